@@ -1,0 +1,70 @@
+"""The ``labkit`` command: ``labkit serve`` runs the service, ``labkit demo`` runs the main job."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from ._version import __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labkit", description="Voice and video calling for Jupyter notebooks.")
+    parser.add_argument("--version", action="version", version=f"labkit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the token and signaling service")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080; 0 picks a free one)")
+    serve.add_argument(
+        "--connection-string",
+        default=None,
+        help="ACS connection string: back identities with Azure (default: $LABKIT_ACS_CONNECTION_STRING, else local)",
+    )
+    serve.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
+
+    demo = commands.add_parser("demo", help="run the demo: sign in two agents and route a call between them")
+    demo.add_argument("--endpoint", default=None, help="use a running service (http://host:port) instead of an embedded one")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args.host, args.port, args.connection_string, quiet=args.quiet)
+    from .demo import run_demo
+
+    return asyncio.run(run_demo(endpoint=args.endpoint))
+
+
+def _serve(host: str, port: int, connection_string: str | None, *, quiet: bool) -> int:
+    from .identity import create_identity_client
+    from .service import Server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if quiet:
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+    async def run() -> None:
+        server = Server(host, port, create_identity_client(connection_string), access_log=True)
+        await server.start()
+        print(f"labkit service on {server.url} (token: POST {server.url}/api/token, agents: {server.url}/ws)", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        print("labkit service shutting down", flush=True)
+        await server.stop()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        print(f"labkit serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

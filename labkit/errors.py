@@ -1,0 +1,61 @@
+"""Error codes and the exception every labkit layer raises.
+
+One source of truth: the service sends these codes in ``error`` messages, the identity
+layer raises them for refused tokens, and the calling API surfaces them to users.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """A machine-readable reason, sent on the wire as its string value."""
+
+    # Tokens (sign-in and the token endpoint)
+    TOKEN_MISSING = "token-missing"
+    TOKEN_MALFORMED = "token-malformed"
+    TOKEN_INVALID_SIGNATURE = "token-invalid-signature"
+    TOKEN_EXPIRED = "token-expired"
+    TOKEN_REVOKED = "token-revoked"
+    TOKEN_SCOPE_INSUFFICIENT = "token-scope-insufficient"
+    USER_DELETED = "user-deleted"
+    # Session
+    NOT_SIGNED_IN = "not-signed-in"
+    ALREADY_SIGNED_IN = "already-signed-in"
+    SIGN_IN_TIMEOUT = "sign-in-timeout"
+    SIGNED_IN_ELSEWHERE = "signed-in-elsewhere"
+    PROTOCOL_VERSION_UNSUPPORTED = "protocol-version-unsupported"
+    # Messages
+    MALFORMED_MESSAGE = "malformed-message"
+    UNKNOWN_MESSAGE_TYPE = "unknown-message-type"
+    INVALID_MESSAGE = "invalid-message"
+    MESSAGE_TOO_LARGE = "message-too-large"
+    # Calls
+    CALL_NOT_FOUND = "call-not-found"
+    NOT_IN_CALL = "not-in-call"
+    CALL_ID_IN_USE = "call-id-in-use"
+    ALREADY_IN_CALL = "already-in-call"
+    NOT_INVITED = "not-invited"
+    PARTICIPANT_NOT_IN_CALL = "participant-not-in-call"
+    CALL_FULL = "call-full"
+    # Token endpoint
+    BAD_REQUEST = "bad-request"
+    IDENTITY_UNAVAILABLE = "identity-unavailable"
+
+
+class LabkitError(Exception):
+    """An error with a code, a human message and, where useful, what to do about it."""
+
+    def __init__(self, code: ErrorCode, message: str, hint: str | None = None) -> None:
+        super().__init__(message if hint is None else f"{message} {hint}")
+        self.code = code
+        self.message = message
+        self.hint = hint
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code.value!r}, {self.message!r})"
+
+
+class TokenError(LabkitError):
+    """A token was refused (forged, expired, revoked, lacking a scope, or of a deleted user)."""

@@ -1,0 +1,72 @@
+"""One call agent's WebSocket connection to the service, with a bounded outbound queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from aiohttp import web
+
+from ..identity import TokenClaims
+from .protocol import Message
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_LIMIT = 1024
+"""Messages queued for one agent before it counts as stuck and is disconnected."""
+
+
+class AgentConnection:
+    """Sends to one agent in order without ever blocking the sender.
+
+    ``send`` only queues; a writer task drains the queue. An agent that falls
+    ``OUTBOX_LIMIT`` messages behind is closed, so it cannot hold up other calls.
+    """
+
+    def __init__(self, ws: web.WebSocketResponse, remote: str) -> None:
+        self.ws = ws
+        self.remote = remote
+        self.claims: TokenClaims | None = None
+        self.display_name = ""
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX_LIMIT)
+        self._writer = asyncio.get_running_loop().create_task(self._write(), name=f"labkit-agent-writer {remote}")
+
+    @property
+    def user_id(self) -> str:
+        return self.claims.user.id if self.claims else ""
+
+    @property
+    def is_signed_in(self) -> bool:
+        return self.claims is not None
+
+    def send(self, message: Message) -> None:
+        """Queue ``message``; drops the connection if the agent is hopelessly behind."""
+        if self._writer.done():
+            return
+        try:
+            self._outbox.put_nowait(json.dumps(message.to_wire(), separators=(",", ":")))
+        except asyncio.QueueFull:
+            logger.warning("agent %s is %d messages behind; disconnecting it", self.user_id, OUTBOX_LIMIT)
+            self._writer.cancel()
+            asyncio.get_running_loop().create_task(self.ws.close(code=1013, message=b"too slow"))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Flush what is queued, then close the WebSocket."""
+        if not self._writer.done():
+            with contextlib.suppress(asyncio.QueueFull):
+                self._outbox.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer), 2.0)
+            self._writer.cancel()
+        await self.ws.close(code=code, message=reason.encode()[:120])
+
+    async def _write(self) -> None:
+        while (text := await self._outbox.get()) is not None:
+            if self.ws.closed:
+                return
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return

@@ -1,0 +1,35 @@
+"""The aiohttp application: token endpoint, health check and the agents' WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from ..identity import IdentityClient, LocalIdentityClient
+from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, SWITCHBOARD_KEY
+from .http_api import handle_health, handle_token
+from .signaling import handle_agent_socket
+from .switchboard import Switchboard
+from .token_directory import TokenDirectory
+
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def create_app(identity: IdentityClient | None = None) -> web.Application:
+    """A labkit service application; ``identity`` defaults to a fresh ``LocalIdentityClient``."""
+    identity = identity or LocalIdentityClient()
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app[SWITCHBOARD_KEY] = Switchboard(identity)
+    app[DIRECTORY_KEY] = TokenDirectory(identity)
+    app[CONNECTIONS_KEY] = set()
+    app.router.add_post("/api/token", handle_token)
+    app.router.add_get("/health", handle_health)
+    app.router.add_get("/ws", handle_agent_socket)
+    app.on_shutdown.append(_close_agents)
+    return app
+
+
+async def _close_agents(app: web.Application) -> None:
+    connections = list(app[CONNECTIONS_KEY])
+    await asyncio.gather(*(c.close(1001, "service shutting down") for c in connections), return_exceptions=True)

@@ -1,0 +1,13 @@
+"""Typed keys for what the aiohttp application holds."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .agent_connection import AgentConnection
+from .switchboard import Switchboard
+from .token_directory import TokenDirectory
+
+SWITCHBOARD_KEY = web.AppKey("switchboard", Switchboard)
+CONNECTIONS_KEY = web.AppKey("connections", set[AgentConnection])
+DIRECTORY_KEY = web.AppKey("directory", TokenDirectory)

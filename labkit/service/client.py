@@ -1,0 +1,172 @@
+"""A Python client of the service: the token endpoint and the agent WebSocket protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from ..errors import ErrorCode, LabkitError, TokenError
+from .protocol import Error, Message, SignedIn, SignIn, parse_service_message
+
+logger = logging.getLogger(__name__)
+
+MessageHandler = Callable[[Message], Awaitable[None] | None]
+CloseHandler = Callable[[int | None], Awaitable[None] | None]
+
+_TOKEN_CODES = {
+    ErrorCode.TOKEN_MISSING,
+    ErrorCode.TOKEN_MALFORMED,
+    ErrorCode.TOKEN_INVALID_SIGNATURE,
+    ErrorCode.TOKEN_EXPIRED,
+    ErrorCode.TOKEN_REVOKED,
+    ErrorCode.TOKEN_SCOPE_INSUFFICIENT,
+    ErrorCode.USER_DELETED,
+}
+
+
+def error_from(message: Error) -> LabkitError:
+    """The exception for an ``error`` message (``TokenError`` for refused tokens)."""
+    try:
+        code = ErrorCode(message.code)
+    except ValueError:
+        return LabkitError(ErrorCode.INVALID_MESSAGE, f"{message.code}: {message.message}", message.hint)
+    cls = TokenError if code in _TOKEN_CODES else LabkitError
+    return cls(code, message.message, message.hint)
+
+
+async def request_token(endpoint: str, user_id: str, *, session: aiohttp.ClientSession | None = None) -> tuple[str, str]:
+    """``POST /api/token``: a voip token and the communication user id for app user ``user_id``."""
+    own = session is None
+    http = session or aiohttp.ClientSession()
+    try:
+        async with http.post(f"{endpoint.rstrip('/')}/api/token", json={"userId": user_id}) as response:
+            body: Any = await response.json(content_type=None)
+            if response.status != 200:
+                error = body.get("error", {}) if isinstance(body, dict) else {}
+                raise LabkitError(ErrorCode.BAD_REQUEST, str(error.get("message", f"HTTP {response.status}")))
+            return str(body["token"]), str(body["userId"])
+    finally:
+        if own:
+            await http.close()
+
+
+class SignalingClient:
+    """One agent's signed-in WebSocket to the service.
+
+    ``request`` sends a message with a fresh ``ref`` and waits for its reply (or raises the
+    ``LabkitError`` the service answered with). Everything else the service sends goes to
+    ``on_message``; ``on_close`` is called once when the connection ends.
+    """
+
+    def __init__(self, endpoint: str, on_message: MessageHandler | None = None, on_close: CloseHandler | None = None) -> None:
+        base = endpoint.rstrip("/")
+        self.ws_url = base.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/ws"
+        self.on_message = on_message
+        self.on_close = on_close
+        self.signed_in: SignedIn | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[str, asyncio.Future[Message]] = {}
+        self._refs = itertools.count(1)
+        self.close_code: int | None = None
+
+    @property
+    def is_connected(self) -> bool:
+        return self._ws is not None and not self._ws.closed
+
+    async def connect(self, token: str, display_name: str = "", timeout: float = 10.0) -> SignedIn:
+        """Open the WebSocket and sign in; raises ``TokenError`` if the token is refused."""
+        self._http = aiohttp.ClientSession()
+        try:
+            self._ws = await self._http.ws_connect(self.ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=2.0), heartbeat=30.0)
+        except (aiohttp.ClientError, OSError) as exc:
+            await self._http.close()
+            raise LabkitError(
+                ErrorCode.NOT_SIGNED_IN, f"Cannot reach the labkit service at {self.ws_url}: {exc}.", "Is it running?"
+            ) from exc
+        self._reader = asyncio.get_running_loop().create_task(self._read(), name="labkit-signaling-reader")
+        try:
+            reply = await self.request(SignIn(token=token, display_name=display_name), timeout=timeout)
+        except BaseException:
+            await self.close()
+            raise
+        assert isinstance(reply, SignedIn)
+        self.signed_in = reply
+        return reply
+
+    async def send(self, message: Message) -> None:
+        """Send without waiting for a reply."""
+        if self._ws is None or self._ws.closed:
+            raise LabkitError(ErrorCode.NOT_SIGNED_IN, "The connection to the service is closed.", "Sign in again.")
+        await self._ws.send_str(json.dumps(message.to_wire(), separators=(",", ":")))
+
+    async def request(self, message: Message, timeout: float = 10.0) -> Message:
+        """Send ``message`` with a new ``ref`` and return the service's reply to it."""
+        ref = f"r{next(self._refs)}"
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[ref] = future
+        try:
+            await self.send(message.model_copy(update={"ref": ref}))
+            reply = await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(ref, None)
+        if isinstance(reply, Error):
+            raise error_from(reply)
+        return reply
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        try:
+            async for frame in self._ws:
+                if frame.type is not aiohttp.WSMsgType.TEXT:
+                    continue
+                try:
+                    message = parse_service_message(frame.data)
+                except ValueError:
+                    logger.warning("ignoring an unparseable message from the service: %.200s", frame.data)
+                    continue
+                ref = getattr(message, "ref", None)
+                future = self._pending.get(ref) if ref else None
+                if future is not None and not future.done():
+                    future.set_result(message)
+                    continue
+                await self._dispatch(message)
+        finally:
+            self.close_code = self._ws.close_code
+            closed = LabkitError(ErrorCode.NOT_SIGNED_IN, "The connection to the service closed.")
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(closed)
+            if self.on_close is not None:
+                result = self.on_close(self.close_code)
+                if asyncio.iscoroutine(result):
+                    await result
+
+    async def _dispatch(self, message: Message) -> None:
+        if self.on_message is None:
+            return
+        try:
+            result = self.on_message(message)
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception:
+            logger.exception("a signaling message handler failed on %s", type(message).__name__)

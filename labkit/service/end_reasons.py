@@ -1,0 +1,63 @@
+"""Why a call (or one participant's part in it) ended. ACS: ``CallEndReason`` codes and subcodes.
+
+The codes and subcodes follow ACS where ACS has them; the ones labkit adds follow the SIP
+status families that ACS uses, and are marked below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CallEndReason:
+    """A code and a subcode, with a message for people. ACS: ``CallEndReason``."""
+
+    code: int
+    sub_code: int
+    message: str = ""
+
+    def with_message(self, message: str) -> CallEndReason:
+        return CallEndReason(self.code, self.sub_code, message)
+
+    def same_as(self, other: CallEndReason) -> bool:
+        """True if code and subcode match (the message is ignored)."""
+        return (self.code, self.sub_code) == (other.code, other.sub_code)
+
+
+LOCAL_HANG_UP = CallEndReason(0, 0, "The call was hung up.")
+"""0/0: a participant hung up (ACS)."""
+CANCELLED = CallEndReason(487, 0, "The caller cancelled the call before it was answered.")
+"""487/0: cancelled before answer (ACS)."""
+DECLINED = CallEndReason(603, 0, "The callee declined the call.")
+"""603/0: declined (ACS)."""
+ALL_DECLINED = CallEndReason(0, 5003, "Every callee declined the call.")
+"""0/5003: all callees declined (ACS)."""
+REMOVED = CallEndReason(0, 5000, "Another participant removed you from the call.")
+"""0/5000: removed by another participant (ACS)."""
+ENDED_FOR_EVERYONE = CallEndReason(0, 4097, "A participant ended the call for everyone.")
+"""0/4097: the call was ended for all participants (ACS)."""
+INVALID_TOKEN = CallEndReason(495, 4507, "The access token was refused.")
+"""495/4507: invalid or expired token (ACS)."""
+NETWORK = CallEndReason(410, 3100, "The connection to the service or the peer was lost.")
+"""410/3100: network failure (ACS)."""
+UNKNOWN_USER = CallEndReason(404, 0, "No user with that identifier exists.")
+"""404/0: the callee is not a known identity (labkit)."""
+USER_OFFLINE = CallEndReason(480, 0, "The callee is not signed in.")
+"""480/0: the callee exists but has no call agent signed in (labkit)."""
+NO_ANSWER = CallEndReason(408, 0, "The callee did not answer in time.")
+"""408/0: nobody answered before the ring timeout, 30 s by default (labkit)."""
+
+ALL_REASONS: tuple[CallEndReason, ...] = (
+    LOCAL_HANG_UP,
+    CANCELLED,
+    DECLINED,
+    ALL_DECLINED,
+    REMOVED,
+    ENDED_FOR_EVERYONE,
+    INVALID_TOKEN,
+    NETWORK,
+    UNKNOWN_USER,
+    USER_OFFLINE,
+    NO_ANSWER,
+)

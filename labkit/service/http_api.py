@@ -1,0 +1,62 @@
+"""The HTTP endpoints: ``POST /api/token`` (the seed's token service) and ``GET /health``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from .._version import __version__
+from ..errors import ErrorCode
+from .app_keys import DIRECTORY_KEY, SWITCHBOARD_KEY
+
+MAX_USER_ID_LENGTH = 256
+
+logger = logging.getLogger(__name__)
+
+
+def _bad_request(message: str) -> web.Response:
+    body = {"error": {"code": ErrorCode.BAD_REQUEST.value, "message": message}}
+    return web.json_response(body, status=400)
+
+
+async def handle_token(request: web.Request) -> web.Response:
+    """``POST /api/token`` ``{"userId": "alice"}`` -> ``{"token", "userId"}`` with the voip scope."""
+    try:
+        body: Any = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _bad_request('The body must be JSON such as {"userId": "alice"}.')
+    if not isinstance(body, dict):
+        return _bad_request('The body must be a JSON object such as {"userId": "alice"}.')
+    name = body.get("userId")
+    if not isinstance(name, str) or not name.strip():
+        return _bad_request('"userId" is required: a non-empty string naming the user, such as "alice".')
+    if len(name) > MAX_USER_ID_LENGTH:
+        return _bad_request(f'"userId" must be at most {MAX_USER_ID_LENGTH} characters.')
+    try:
+        token, user_id = await request.app[DIRECTORY_KEY].token_for(name)
+    except Exception as exc:  # the identity backend (e.g. Azure) failed; say so instead of a bare 500
+        logger.warning("the identity backend failed to issue a token: %s", exc)
+        body = {
+            "error": {
+                "code": ErrorCode.IDENTITY_UNAVAILABLE.value,
+                "message": f"The identity backend could not issue a token: {type(exc).__name__}: {exc}",
+            }
+        }
+        return web.json_response(body, status=502)
+    return web.json_response({"token": token, "userId": user_id})
+
+
+async def handle_health(request: web.Request) -> web.Response:
+    """``GET /health``: status, version, connected agents and active calls."""
+    switchboard = request.app[SWITCHBOARD_KEY]
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "agents": len(switchboard.agents),
+            "calls": len(switchboard.calls),
+        }
+    )

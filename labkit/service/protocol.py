@@ -1,0 +1,427 @@
+"""The signaling protocol between call agents and the service: every message, validated.
+
+Messages are JSON text frames over one WebSocket, each an object with a ``type``. Field
+names are camelCase on the wire. A client may put a ``ref`` string on any message; the
+service echoes it on the reply or error that the message causes. See ``docs/protocol.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from ..errors import ErrorCode, LabkitError
+from .end_reasons import CallEndReason
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+"""Larger text frames get a ``message-too-large`` error and are dropped; the connection stays."""
+HARD_FRAME_LIMIT_BYTES = 1024 * 1024
+"""Frames beyond this close the connection (WebSocket close code 1009)."""
+MAX_PARTICIPANTS = 64
+"""Most participants in one call at the service. The media mesh sets its own, lower cap."""
+
+UserId = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def _guid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value)) if len(value) == 36 else _not_guid(value)
+    except ValueError:
+        return _not_guid(value)
+
+
+def _not_guid(value: str) -> str:
+    raise ValueError(f"must be a GUID such as {uuid.uuid4()}, not {value[:40]!r}")
+
+
+CallId = Annotated[str, AfterValidator(_guid)]
+DisplayName = Annotated[str, Field(max_length=256)]
+Ref = Annotated[str, Field(max_length=128)]
+
+
+class MessageType(StrEnum):
+    """Every message type, in both directions."""
+
+    # agent -> service
+    SIGN_IN = "sign-in"
+    START_CALL = "start-call"
+    JOIN = "join"
+    RINGING = "ringing"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    HANG_UP = "hang-up"
+    ADD_PARTICIPANT = "add-participant"
+    REMOVE_PARTICIPANT = "remove-participant"
+    SIGNAL = "signal"
+    UPDATE_STATE = "update-state"
+    PING = "ping"
+    # service -> agent
+    SIGNED_IN = "signed-in"
+    ERROR = "error"
+    INCOMING_CALL = "incoming-call"
+    ROSTER = "roster"
+    PARTICIPANT_JOINED = "participant-joined"
+    PARTICIPANT_UPDATED = "participant-updated"
+    PARTICIPANT_LEFT = "participant-left"
+    CALL_ENDED = "call-ended"
+    PONG = "pong"
+
+
+class ParticipantState(StrEnum):
+    """A participant's place in a call at the service. ACS: ``RemoteParticipantState``."""
+
+    CONNECTING = "Connecting"
+    RINGING = "Ringing"
+    CONNECTED = "Connected"
+
+
+class Message(BaseModel):
+    """Base of every message: camelCase aliases, unknown fields refused, frozen."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class EndReason(Message):
+    """``CallEndReason`` on the wire."""
+
+    code: int
+    sub_code: int
+    message: str = ""
+
+    @classmethod
+    def of(cls, reason: CallEndReason) -> EndReason:
+        return cls(code=reason.code, sub_code=reason.sub_code, message=reason.message)
+
+    def to_reason(self) -> CallEndReason:
+        return CallEndReason(self.code, self.sub_code, self.message)
+
+
+class Participant(Message):
+    """What every member is told about another member."""
+
+    user_id: UserId
+    display_name: DisplayName = ""
+    state: ParticipantState
+    is_muted: bool = False
+    is_video_on: bool = False
+    is_on_hold: bool = False
+
+
+class SessionDescription(Message):
+    """An SDP offer or answer (W3C ``RTCSessionDescriptionInit``)."""
+
+    kind: Literal["offer", "answer"]
+    sdp: Annotated[str, Field(min_length=1, max_length=60_000)]
+
+
+class IceCandidate(Message):
+    """A trickled ICE candidate (W3C ``RTCIceCandidateInit``); an empty ``candidate`` ends gathering."""
+
+    kind: Literal["candidate"]
+    candidate: Annotated[str, Field(max_length=1024)]
+    sdp_mid: Annotated[str, Field(max_length=64)] | None = None
+    sdp_m_line_index: Annotated[int, Field(ge=0, le=64)] | None = None
+
+
+SignalPayload = Annotated[SessionDescription | IceCandidate, Field(discriminator="kind")]
+
+
+# --- agent -> service ---------------------------------------------------------------------
+
+
+class SignIn(Message):
+    """First message on a connection: authenticate with an access token."""
+
+    type: Literal["sign-in"] = "sign-in"
+    ref: Ref | None = None
+    token: Annotated[str, Field(max_length=8192)]
+    display_name: DisplayName = ""
+    protocol_version: int = PROTOCOL_VERSION
+
+
+class StartCall(Message):
+    """Call one user (1:1) or several (an ad-hoc group). ACS: ``startCall``. Needs ``voip``."""
+
+    type: Literal["start-call"] = "start-call"
+    ref: Ref | None = None
+    call_id: CallId
+    participants: Annotated[list[UserId], Field(min_length=1, max_length=MAX_PARTICIPANTS - 1)]
+    video: bool = False
+    ring_timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    @field_validator("participants")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("participants must be distinct")
+        return value
+
+
+class Join(Message):
+    """Join (or open) the group call named by a GUID. ACS: ``join({groupId})``."""
+
+    type: Literal["join"] = "join"
+    ref: Ref | None = None
+    group_id: CallId
+    video: bool = False
+
+
+class Ringing(Message):
+    """The callee's agent reports that the incoming call is being shown."""
+
+    type: Literal["ringing"] = "ringing"
+    ref: Ref | None = None
+    call_id: CallId
+
+
+class Accept(Message):
+    """Accept an incoming call. ACS: ``IncomingCall.accept``."""
+
+    type: Literal["accept"] = "accept"
+    ref: Ref | None = None
+    call_id: CallId
+    video: bool = False
+
+
+class Reject(Message):
+    """Decline an incoming call. ACS: ``IncomingCall.reject``."""
+
+    type: Literal["reject"] = "reject"
+    ref: Ref | None = None
+    call_id: CallId
+
+
+class HangUp(Message):
+    """Leave a call, cancel an unanswered one, or end it for everyone. ACS: ``hangUp({forEveryone})``."""
+
+    type: Literal["hang-up"] = "hang-up"
+    ref: Ref | None = None
+    call_id: CallId
+    for_everyone: bool = False
+
+
+class AddParticipant(Message):
+    """Invite one more user into a call. ACS: ``addParticipant``. Needs ``voip``."""
+
+    type: Literal["add-participant"] = "add-participant"
+    ref: Ref | None = None
+    call_id: CallId
+    user_id: UserId
+    ring_timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+
+class RemoveParticipant(Message):
+    """Remove a user from a call. ACS: ``removeParticipant``."""
+
+    type: Literal["remove-participant"] = "remove-participant"
+    ref: Ref | None = None
+    call_id: CallId
+    user_id: UserId
+
+
+class Signal(Message):
+    """WebRTC negotiation for one peer connection: relayed verbatim to ``to`` (from ``from``)."""
+
+    type: Literal["signal"] = "signal"
+    ref: Ref | None = None
+    call_id: CallId
+    to: UserId | None = None
+    from_: UserId | None = Field(default=None, alias="from")
+    payload: SignalPayload
+
+
+class UpdateState(Message):
+    """Tell the other members about this agent's mute, video, hold or display name."""
+
+    type: Literal["update-state"] = "update-state"
+    ref: Ref | None = None
+    call_id: CallId
+    is_muted: bool | None = None
+    is_video_on: bool | None = None
+    is_on_hold: bool | None = None
+    display_name: DisplayName | None = None
+
+
+class Ping(Message):
+    """Keep-alive; answered by ``pong``."""
+
+    type: Literal["ping"] = "ping"
+    ref: Ref | None = None
+
+
+# --- service -> agent ---------------------------------------------------------------------
+
+
+class SignedIn(Message):
+    """Sign-in succeeded."""
+
+    type: Literal["signed-in"] = "signed-in"
+    ref: Ref | None = None
+    user_id: UserId
+    display_name: DisplayName
+    scopes: list[str]
+    protocol_version: int = PROTOCOL_VERSION
+    service_version: str
+
+
+class Error(Message):
+    """Something the agent sent was refused; ``code`` is an ``ErrorCode``."""
+
+    type: Literal["error"] = "error"
+    ref: Ref | None = None
+    code: str
+    message: str
+    hint: str | None = None
+    call_id: str | None = None
+
+    @classmethod
+    def of(cls, error: LabkitError, ref: str | None = None, call_id: str | None = None) -> Error:
+        return cls(code=error.code.value, message=error.message, hint=error.hint, ref=ref, call_id=call_id)
+
+
+class IncomingCall(Message):
+    """Somebody is calling this agent. ACS: the ``incomingCall`` event."""
+
+    type: Literal["incoming-call"] = "incoming-call"
+    call_id: CallId
+    caller: Participant
+    video: bool
+    is_group_call: bool
+    participants: list[Participant]
+
+
+class Roster(Message):
+    """The full member list, sent when this agent becomes connected to a call.
+
+    The receiver then sends an SDP offer to every ``Connected`` participant (the mesh rule:
+    whoever arrives offers).
+    """
+
+    type: Literal["roster"] = "roster"
+    ref: Ref | None = None
+    call_id: CallId
+    group_id: CallId | None = None
+    is_group_call: bool
+    participants: list[Participant]
+
+
+class ParticipantJoined(Message):
+    """A new member: invited (``Connecting``/``Ringing``) or joined (``Connected``)."""
+
+    type: Literal["participant-joined"] = "participant-joined"
+    call_id: CallId
+    participant: Participant
+
+
+class ParticipantUpdated(Message):
+    """A member's state, mute, video, hold or display name changed."""
+
+    type: Literal["participant-updated"] = "participant-updated"
+    call_id: CallId
+    participant: Participant
+
+
+class ParticipantLeft(Message):
+    """A member left, declined, was removed, timed out or was disconnected."""
+
+    type: Literal["participant-left"] = "participant-left"
+    call_id: CallId
+    user_id: UserId
+    reason: EndReason
+
+
+class CallEnded(Message):
+    """This agent's part in the call is over; ``reason`` says why."""
+
+    type: Literal["call-ended"] = "call-ended"
+    call_id: CallId
+    reason: EndReason
+
+
+class Pong(Message):
+    type: Literal["pong"] = "pong"
+    ref: Ref | None = None
+
+
+AgentMessage = Annotated[
+    SignIn | StartCall | Join | Ringing | Accept | Reject | HangUp | AddParticipant | RemoveParticipant
+    | Signal | UpdateState | Ping,
+    Field(discriminator="type"),
+]
+ServiceMessage = Annotated[
+    SignedIn | Error | IncomingCall | Roster | ParticipantJoined | ParticipantUpdated | ParticipantLeft
+    | CallEnded | Signal | Pong,
+    Field(discriminator="type"),
+]
+
+AGENT_MESSAGE_TYPES = frozenset(
+    {
+        MessageType.SIGN_IN, MessageType.START_CALL, MessageType.JOIN, MessageType.RINGING, MessageType.ACCEPT,
+        MessageType.REJECT, MessageType.HANG_UP, MessageType.ADD_PARTICIPANT, MessageType.REMOVE_PARTICIPANT,
+        MessageType.SIGNAL, MessageType.UPDATE_STATE, MessageType.PING,
+    }
+)
+_agent_adapter: TypeAdapter[Any] = TypeAdapter(AgentMessage)
+_service_adapter: TypeAdapter[Any] = TypeAdapter(ServiceMessage)
+
+
+def _describe(exc: ValidationError, kind: str) -> str:
+    parts = []
+    for err in exc.errors(include_url=False)[:3]:
+        loc = [str(p) for p in err["loc"]]
+        where = ".".join(loc[1:] if loc[:1] == [kind] else loc)
+        parts.append(f"{where or 'message'}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def parse_agent_message(text: str | bytes) -> Message:
+    """Parse and validate one agent message, raising ``LabkitError`` with the exact problem."""
+    size = len(text.encode() if isinstance(text, str) else text)
+    if size > MAX_MESSAGE_BYTES:
+        raise LabkitError(
+            ErrorCode.MESSAGE_TOO_LARGE,
+            f"The message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}.",
+            "Send smaller messages (trickle ICE candidates separately).",
+        )
+    try:
+        raw = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LabkitError(ErrorCode.MALFORMED_MESSAGE, f"The message is not valid JSON: {exc}.") from None
+    if not isinstance(raw, dict):
+        raise LabkitError(ErrorCode.MALFORMED_MESSAGE, "A message must be a JSON object with a 'type'.")
+    kind = raw.get("type")
+    if not isinstance(kind, str):
+        raise LabkitError(ErrorCode.INVALID_MESSAGE, "The message has no 'type' string.")
+    if kind not in AGENT_MESSAGE_TYPES:
+        known = ", ".join(sorted(t.value for t in AGENT_MESSAGE_TYPES))
+        raise LabkitError(ErrorCode.UNKNOWN_MESSAGE_TYPE, f"Unknown message type {kind!r}.", f"Known types: {known}.")
+    try:
+        message: Message = _agent_adapter.validate_python(raw)
+    except ValidationError as exc:
+        raise LabkitError(ErrorCode.INVALID_MESSAGE, f"Invalid {kind!r} message: {_describe(exc, kind)}.") from None
+    return message
+
+
+def parse_service_message(text: str | bytes) -> Message:
+    """Parse one service message (for clients); raises ``ValidationError`` or ``ValueError``."""
+    result: Message = _service_adapter.validate_json(text)
+    return result
+
+
+def ref_of(text: str | bytes) -> str | None:
+    """Best-effort ``ref`` of a message that failed validation, to echo it on the error."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    ref = raw.get("ref") if isinstance(raw, dict) else None
+    return ref if isinstance(ref, str) and len(ref) <= 128 else None

@@ -1,0 +1,152 @@
+"""The WebSocket endpoint for call agents: sign-in, then validated messages to the switchboard."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import WSMsgType, web
+
+from .._version import __version__
+from ..errors import ErrorCode, LabkitError, TokenError
+from ..identity import CALLING_SCOPES
+from .agent_connection import AgentConnection
+from .app_keys import CONNECTIONS_KEY, SWITCHBOARD_KEY
+from .protocol import HARD_FRAME_LIMIT_BYTES, PROTOCOL_VERSION, Error, SignedIn, SignIn, parse_agent_message, ref_of
+from .switchboard import Switchboard
+
+logger = logging.getLogger(__name__)
+
+SIGN_IN_TIMEOUT = 10.0
+"""Seconds a new connection has to send a valid ``sign-in``."""
+CLOSE_REFUSED = 4401
+"""WebSocket close code after a refused sign-in."""
+CLOSE_REPLACED = 4409
+"""WebSocket close code when the same user signs in elsewhere."""
+
+
+
+async def handle_agent_socket(request: web.Request) -> web.WebSocketResponse:
+    """``GET /ws``: one call agent's signaling connection."""
+    switchboard = request.app[SWITCHBOARD_KEY]
+    ws = web.WebSocketResponse(max_msg_size=HARD_FRAME_LIMIT_BYTES, heartbeat=30.0)
+    await ws.prepare(request)
+    agent = AgentConnection(ws, request.remote or "?")
+    connections = request.app[CONNECTIONS_KEY]
+    connections.add(agent)
+    try:
+        if await _sign_in(agent, switchboard):
+            await _serve(agent, switchboard)
+    finally:
+        connections.discard(agent)
+        if agent.is_signed_in:
+            switchboard.unregister(agent)
+            logger.info("agent %s (%s) signed out", agent.user_id, agent.display_name)
+        await agent.close()
+    return ws
+
+
+async def _sign_in(agent: AgentConnection, switchboard: Switchboard) -> bool:
+    """Wait for a valid ``sign-in``; every other message gets ``not-signed-in``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SIGN_IN_TIMEOUT
+    while True:
+        try:
+            msg = await agent.ws.receive(timeout=max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            _refuse(agent, LabkitError(ErrorCode.SIGN_IN_TIMEOUT, f"No sign-in within {SIGN_IN_TIMEOUT:g} s."), None)
+            return False
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return False
+        text = _text_of(agent, msg)
+        if text is None:
+            continue
+        try:
+            message = parse_agent_message(text)
+            if not isinstance(message, SignIn):
+                raise LabkitError(ErrorCode.NOT_SIGNED_IN, "Sign in first.", "Send a 'sign-in' message with your token.")
+        except LabkitError as exc:
+            agent.send(Error.of(exc, ref=ref_of(text)))
+            continue
+        try:
+            _check_sign_in(agent, switchboard, message)
+        except LabkitError as exc:
+            _refuse(agent, exc, message.ref)
+            return False
+        replaced = switchboard.register(agent)
+        if replaced is not None:
+            replaced.send(
+                Error(
+                    code=ErrorCode.SIGNED_IN_ELSEWHERE.value,
+                    message="You signed in again elsewhere; this connection is closed.",
+                )
+            )
+            loop.create_task(replaced.close(CLOSE_REPLACED, "signed in elsewhere"))
+        assert agent.claims is not None
+        agent.send(
+            SignedIn(
+                ref=message.ref,
+                user_id=agent.user_id,
+                display_name=agent.display_name,
+                scopes=[s.value for s in agent.claims.scopes],
+                service_version=__version__,
+            )
+        )
+        logger.info("agent %s (%s) signed in from %s", agent.user_id, agent.display_name, agent.remote)
+        return True
+
+
+def _check_sign_in(agent: AgentConnection, switchboard: Switchboard, message: SignIn) -> None:
+    if message.protocol_version != PROTOCOL_VERSION:
+        raise LabkitError(
+            ErrorCode.PROTOCOL_VERSION_UNSUPPORTED,
+            f"Protocol version {message.protocol_version} is not supported; this service speaks {PROTOCOL_VERSION}.",
+            "Upgrade labkit on the agent or the service so that they match.",
+        )
+    claims = switchboard.identity.verify_token(message.token)
+    if not claims.allows(*CALLING_SCOPES):
+        raise TokenError(
+            ErrorCode.TOKEN_SCOPE_INSUFFICIENT,
+            f"The token's scopes ({', '.join(claims.scopes)}) do not allow calling.",
+            "Get a token with the voip or voip.join scope.",
+        )
+    agent.claims = claims
+    agent.display_name = message.display_name or claims.user.id
+
+
+def _refuse(agent: AgentConnection, error: LabkitError, ref: str | None) -> None:
+    logger.info("refused sign-in from %s: %s", agent.remote, error.code.value)
+    agent.send(Error.of(error, ref=ref))
+    asyncio.get_running_loop().create_task(agent.close(CLOSE_REFUSED, error.code.value))
+
+
+async def _serve(agent: AgentConnection, switchboard: Switchboard) -> None:
+    async for msg in agent.ws:
+        if msg.type is WSMsgType.ERROR:
+            return
+        text = _text_of(agent, msg)
+        if text is None:
+            continue
+        ref: str | None = None
+        try:
+            message = parse_agent_message(text)
+            ref = getattr(message, "ref", None)
+            if isinstance(message, SignIn):
+                raise LabkitError(ErrorCode.ALREADY_SIGNED_IN, f"You are already signed in as {agent.user_id}.")
+            switchboard.handle(agent, message)
+        except LabkitError as exc:
+            agent.send(Error.of(exc, ref=ref or ref_of(text), call_id=getattr(exc, "call_id", None)))
+        except Exception:  # a bug must not take the connection or the service down
+            logger.exception("internal error handling a message from %s", agent.user_id)
+            agent.send(Error(code="internal-error", message="The service failed to handle that message.", ref=ref))
+
+
+def _text_of(agent: AgentConnection, msg: object) -> str | None:
+    """The text of a frame, or ``None`` after telling the agent why it was not text."""
+    kind = getattr(msg, "type", None)
+    if kind is WSMsgType.TEXT:
+        data = getattr(msg, "data", "")
+        return data if isinstance(data, str) else None
+    if kind is WSMsgType.BINARY:
+        agent.send(Error.of(LabkitError(ErrorCode.MALFORMED_MESSAGE, "Binary frames are not supported; send JSON text.")))
+    return None

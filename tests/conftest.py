@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from labkit.identity import LocalIdentityClient
+from labkit.service import EmbeddedService, start_service
+
+from .agent_socket import AgentSocket
+
+
+@pytest.fixture
+def identity() -> LocalIdentityClient:
+    return LocalIdentityClient()
+
+
+@pytest.fixture
+def service(identity: LocalIdentityClient) -> Iterator[EmbeddedService]:
+    """A real embedded service on a free loopback port, stopped after the test."""
+    svc = start_service(identity=identity)
+    yield svc
+    svc.stop()
+    assert not [t for t in threading.enumerate() if t.name == "labkit-service"], "the service thread leaked"
+
+
+@pytest.fixture
+async def alice(service: EmbeddedService) -> AsyncIterator[AgentSocket]:
+    agent = await AgentSocket.signed_in(service.url, "Alice")
+    yield agent
+    await agent.close()
+
+
+@pytest.fixture
+async def bob(service: EmbeddedService) -> AsyncIterator[AgentSocket]:
+    agent = await AgentSocket.signed_in(service.url, "Bob")
+    yield agent
+    await agent.close()
+
+
+@pytest.fixture
+async def carol(service: EmbeddedService) -> AsyncIterator[AgentSocket]:
+    agent = await AgentSocket.signed_in(service.url, "Carol")
+    yield agent
+    await agent.close()
