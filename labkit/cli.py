@@ -28,7 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
 
     demo = commands.add_parser("demo", help="run the demo: sign in two agents and route a call between them")
-    demo.add_argument("--endpoint", default=None, help="use a running service (http://host:port) instead of an embedded one")
+    demo.add_argument(
+        "--endpoint", default=None, help="use a running service (http://host:port) instead of an embedded one"
+    )
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -49,7 +51,9 @@ def _serve(host: str, port: int, connection_string: str | None, *, quiet: bool) 
     async def run() -> None:
         server = Server(host, port, create_identity_client(connection_string), access_log=True)
         await server.start()
-        print(f"labkit service on {server.url} (token: POST {server.url}/api/token, agents: {server.url}/ws)", flush=True)
+        print(
+            f"labkit service on {server.url} (token: POST {server.url}/api/token, agents: {server.url}/ws)", flush=True
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -108,7 +108,8 @@ class IdentityStandIn:
             return False
         string_to_sign = f"{method}\n{path}\n{date};{headers.get('Host', '')};{content_hash}"
         digest = hmac.new(base64.b64decode(self.access_key), string_to_sign.encode(), hashlib.sha256).digest()
-        expected = f"HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={base64.b64encode(digest).decode()}"
+        signature = base64.b64encode(digest).decode()
+        expected = f"HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={signature}"
         return hmac.compare_digest(headers.get("Authorization", ""), expected)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Any
@@ -63,7 +62,7 @@ class AgentSocket:
         """Assert that no message arrives within ``seconds``."""
         try:
             message = await self.recv(timeout=seconds)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             return
         raise AssertionError(f"{self.name}: expected silence, got {message}")
 

@@ -76,9 +76,7 @@ class LocalIdentityClient:
         user_id = claims.user.id
         with self._lock:
             if user_id in self._deleted:
-                raise TokenError(
-                    ErrorCode.USER_DELETED, "The token's user has been deleted.", "Create a new user."
-                )
+                raise TokenError(ErrorCode.USER_DELETED, "The token's user has been deleted.", "Create a new user.")
             current = self._epochs.setdefault(user_id, 0)  # a token signed with our key adopts its user
         if epoch < current:
             raise TokenError(

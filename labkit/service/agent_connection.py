@@ -32,6 +32,7 @@ class AgentConnection:
         self.display_name = ""
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX_LIMIT)
         self._writer = asyncio.get_running_loop().create_task(self._write(), name=f"labkit-agent-writer {remote}")
+        self._closing: asyncio.Task[None] | None = None
 
     @property
     def user_id(self) -> str:
@@ -50,7 +51,12 @@ class AgentConnection:
         except asyncio.QueueFull:
             logger.warning("agent %s is %d messages behind; disconnecting it", self.user_id, OUTBOX_LIMIT)
             self._writer.cancel()
-            asyncio.get_running_loop().create_task(self.ws.close(code=1013, message=b"too slow"))
+            self.close_soon(1013, "too slow")
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Start closing without waiting (from code that cannot await)."""
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self.close(code, reason))
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Flush what is queued, then close the WebSocket."""

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from ..identity import IdentityClient, LocalIdentityClient
+from .agent_connection import AgentConnection
 from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, SWITCHBOARD_KEY
 from .http_api import handle_health, handle_token
 from .signaling import handle_agent_socket
@@ -31,5 +32,5 @@ def create_app(identity: IdentityClient | None = None) -> web.Application:
 
 
 async def _close_agents(app: web.Application) -> None:
-    connections = list(app[CONNECTIONS_KEY])
-    await asyncio.gather(*(c.close(1001, "service shutting down") for c in connections), return_exceptions=True)
+    connections: set[AgentConnection] = app[CONNECTIONS_KEY]
+    await asyncio.gather(*(c.close(1001, "service shutting down") for c in list(connections)), return_exceptions=True)

@@ -9,5 +9,5 @@ from .switchboard import Switchboard
 from .token_directory import TokenDirectory
 
 SWITCHBOARD_KEY = web.AppKey("switchboard", Switchboard)
-CONNECTIONS_KEY = web.AppKey("connections", set[AgentConnection])
+CONNECTIONS_KEY: web.AppKey[set[AgentConnection]] = web.AppKey("connections")
 DIRECTORY_KEY = web.AppKey("directory", TokenDirectory)

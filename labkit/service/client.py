@@ -41,7 +41,9 @@ def error_from(message: Error) -> LabkitError:
     return cls(code, message.message, message.hint)
 
 
-async def request_token(endpoint: str, user_id: str, *, session: aiohttp.ClientSession | None = None) -> tuple[str, str]:
+async def request_token(
+    endpoint: str, user_id: str, *, session: aiohttp.ClientSession | None = None
+) -> tuple[str, str]:
     """``POST /api/token``: a voip token and the communication user id for app user ``user_id``."""
     own = session is None
     http = session or aiohttp.ClientSession()
@@ -65,7 +67,9 @@ class SignalingClient:
     ``on_message``; ``on_close`` is called once when the connection ends.
     """
 
-    def __init__(self, endpoint: str, on_message: MessageHandler | None = None, on_close: CloseHandler | None = None) -> None:
+    def __init__(
+        self, endpoint: str, on_message: MessageHandler | None = None, on_close: CloseHandler | None = None
+    ) -> None:
         base = endpoint.rstrip("/")
         self.ws_url = base.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/ws"
         self.on_message = on_message
@@ -86,7 +90,9 @@ class SignalingClient:
         """Open the WebSocket and sign in; raises ``TokenError`` if the token is refused."""
         self._http = aiohttp.ClientSession()
         try:
-            self._ws = await self._http.ws_connect(self.ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=2.0), heartbeat=30.0)
+            self._ws = await self._http.ws_connect(
+                self.ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=2.0), heartbeat=30.0
+            )
         except (aiohttp.ClientError, OSError) as exc:
             await self._http.close()
             raise LabkitError(

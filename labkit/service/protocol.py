@@ -353,21 +353,48 @@ class Pong(Message):
 
 
 AgentMessage = Annotated[
-    SignIn | StartCall | Join | Ringing | Accept | Reject | HangUp | AddParticipant | RemoveParticipant
-    | Signal | UpdateState | Ping,
+    SignIn
+    | StartCall
+    | Join
+    | Ringing
+    | Accept
+    | Reject
+    | HangUp
+    | AddParticipant
+    | RemoveParticipant
+    | Signal
+    | UpdateState
+    | Ping,
     Field(discriminator="type"),
 ]
 ServiceMessage = Annotated[
-    SignedIn | Error | IncomingCall | Roster | ParticipantJoined | ParticipantUpdated | ParticipantLeft
-    | CallEnded | Signal | Pong,
+    SignedIn
+    | Error
+    | IncomingCall
+    | Roster
+    | ParticipantJoined
+    | ParticipantUpdated
+    | ParticipantLeft
+    | CallEnded
+    | Signal
+    | Pong,
     Field(discriminator="type"),
 ]
 
 AGENT_MESSAGE_TYPES = frozenset(
     {
-        MessageType.SIGN_IN, MessageType.START_CALL, MessageType.JOIN, MessageType.RINGING, MessageType.ACCEPT,
-        MessageType.REJECT, MessageType.HANG_UP, MessageType.ADD_PARTICIPANT, MessageType.REMOVE_PARTICIPANT,
-        MessageType.SIGNAL, MessageType.UPDATE_STATE, MessageType.PING,
+        MessageType.SIGN_IN,
+        MessageType.START_CALL,
+        MessageType.JOIN,
+        MessageType.RINGING,
+        MessageType.ACCEPT,
+        MessageType.REJECT,
+        MessageType.HANG_UP,
+        MessageType.ADD_PARTICIPANT,
+        MessageType.REMOVE_PARTICIPANT,
+        MessageType.SIGNAL,
+        MessageType.UPDATE_STATE,
+        MessageType.PING,
     }
 )
 _agent_adapter: TypeAdapter[Any] = TypeAdapter(AgentMessage)

@@ -50,7 +50,9 @@ class Server:
         return self.app[SWITCHBOARD_KEY]
 
     async def start(self) -> None:
-        kwargs: dict[str, object] = {"access_log_format": ACCESS_LOG_FORMAT} if self._access_log else {"access_log": None}
+        kwargs: dict[str, object] = (
+            {"access_log_format": ACCESS_LOG_FORMAT} if self._access_log else {"access_log": None}
+        )
         self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=2.0, **kwargs)  # type: ignore[arg-type]
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._requested_port, reuse_address=True)

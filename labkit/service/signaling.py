@@ -25,7 +25,6 @@ CLOSE_REPLACED = 4409
 """WebSocket close code when the same user signs in elsewhere."""
 
 
-
 async def handle_agent_socket(request: web.Request) -> web.WebSocketResponse:
     """``GET /ws``: one call agent's signaling connection."""
     switchboard = request.app[SWITCHBOARD_KEY]
@@ -64,7 +63,9 @@ async def _sign_in(agent: AgentConnection, switchboard: Switchboard) -> bool:
         try:
             message = parse_agent_message(text)
             if not isinstance(message, SignIn):
-                raise LabkitError(ErrorCode.NOT_SIGNED_IN, "Sign in first.", "Send a 'sign-in' message with your token.")
+                raise LabkitError(
+                    ErrorCode.NOT_SIGNED_IN, "Sign in first.", "Send a 'sign-in' message with your token."
+                )
         except LabkitError as exc:
             agent.send(Error.of(exc, ref=ref_of(text)))
             continue
@@ -81,7 +82,7 @@ async def _sign_in(agent: AgentConnection, switchboard: Switchboard) -> bool:
                     message="You signed in again elsewhere; this connection is closed.",
                 )
             )
-            loop.create_task(replaced.close(CLOSE_REPLACED, "signed in elsewhere"))
+            replaced.close_soon(CLOSE_REPLACED, "signed in elsewhere")
         assert agent.claims is not None
         agent.send(
             SignedIn(
@@ -117,7 +118,7 @@ def _check_sign_in(agent: AgentConnection, switchboard: Switchboard, message: Si
 def _refuse(agent: AgentConnection, error: LabkitError, ref: str | None) -> None:
     logger.info("refused sign-in from %s: %s", agent.remote, error.code.value)
     agent.send(Error.of(error, ref=ref))
-    asyncio.get_running_loop().create_task(agent.close(CLOSE_REFUSED, error.code.value))
+    agent.close_soon(CLOSE_REFUSED, error.code.value)
 
 
 async def _serve(agent: AgentConnection, switchboard: Switchboard) -> None:
@@ -148,5 +149,7 @@ def _text_of(agent: AgentConnection, msg: object) -> str | None:
         data = getattr(msg, "data", "")
         return data if isinstance(data, str) else None
     if kind is WSMsgType.BINARY:
-        agent.send(Error.of(LabkitError(ErrorCode.MALFORMED_MESSAGE, "Binary frames are not supported; send JSON text.")))
+        agent.send(
+            Error.of(LabkitError(ErrorCode.MALFORMED_MESSAGE, "Binary frames are not supported; send JSON text."))
+        )
     return None

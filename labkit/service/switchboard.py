@@ -116,7 +116,9 @@ class Switchboard:
         if agent.user_id in msg.participants:
             raise LabkitError(ErrorCode.INVALID_MESSAGE, "You cannot call yourself.")
         call = CallRecord(id=msg.call_id, caller_id=agent.user_id, video=msg.video, is_group=len(msg.participants) > 1)
-        self._add_member(call, Member(agent.user_id, agent.display_name, ParticipantState.CONNECTED, is_video_on=msg.video))
+        self._add_member(
+            call, Member(agent.user_id, agent.display_name, ParticipantState.CONNECTED, is_video_on=msg.video)
+        )
         callees = [
             Member(user_id, self._display_name_of(user_id), ParticipantState.CONNECTING) for user_id in msg.participants
         ]
@@ -134,7 +136,9 @@ class Switchboard:
             call = CallRecord(id=msg.group_id, caller_id=None, video=msg.video, group_id=msg.group_id, is_group=True)
             self.calls[call.id] = call
         elif call.group_id is None:
-            raise LabkitError(ErrorCode.CALL_ID_IN_USE, f"{msg.group_id} is a call id, not a group id.", "Use a new GUID.")
+            raise LabkitError(
+                ErrorCode.CALL_ID_IN_USE, f"{msg.group_id} is a call id, not a group id.", "Use a new GUID."
+            )
         if agent.user_id in call.members:
             raise LabkitError(ErrorCode.ALREADY_IN_CALL, "You are already in this group call.", call_hint(call.id))
         if len(call.members) >= MAX_PARTICIPANTS:
@@ -161,7 +165,11 @@ class Switchboard:
         call.answered = True
         agent.send(
             Roster(
-                ref=msg.ref, call_id=call.id, group_id=call.group_id, is_group_call=call.is_group, participants=call.roster()
+                ref=msg.ref,
+                call_id=call.id,
+                group_id=call.group_id,
+                is_group_call=call.is_group,
+                participants=call.roster(),
             )
         )
         self._broadcast(call, ParticipantUpdated(call_id=call.id, participant=member.to_wire()), besides=agent.user_id)
@@ -196,7 +204,9 @@ class Switchboard:
     def _remove_participant(self, agent: AgentConnection, msg: RemoveParticipant) -> None:
         call = self._connected_call_of(agent, msg.call_id)
         if msg.user_id not in call.members:
-            raise LabkitError(ErrorCode.PARTICIPANT_NOT_IN_CALL, f"{msg.user_id} is not in the call.", call_hint(call.id))
+            raise LabkitError(
+                ErrorCode.PARTICIPANT_NOT_IN_CALL, f"{msg.user_id} is not in the call.", call_hint(call.id)
+            )
         if msg.user_id == agent.user_id:
             raise LabkitError(ErrorCode.INVALID_MESSAGE, "To remove yourself, hang up.")
         remover = _name(call.members[agent.user_id])
@@ -233,15 +243,25 @@ class Switchboard:
     def _ring(self, call: CallRecord, callee: Member, inviter: AgentConnection, timeout: float) -> None:
         """Deliver the invitation, or drop the callee at once if unknown or offline."""
         if not self.user_exists(callee.user_id):
-            self._leave(call, callee.user_id, end_reasons.UNKNOWN_USER.with_message(f"No user {callee.user_id} exists."))
+            self._leave(
+                call, callee.user_id, end_reasons.UNKNOWN_USER.with_message(f"No user {callee.user_id} exists.")
+            )
             return
         target = self.agents.get(callee.user_id)
         if target is None:
-            self._leave(call, callee.user_id, end_reasons.USER_OFFLINE.with_message(f"{_name(callee)} is not signed in."))
+            self._leave(
+                call, callee.user_id, end_reasons.USER_OFFLINE.with_message(f"{_name(callee)} is not signed in.")
+            )
             return
         caller = call.members[inviter.user_id].to_wire()
         target.send(
-            IncomingCall(call_id=call.id, caller=caller, video=call.video, is_group_call=call.is_group, participants=call.roster())
+            IncomingCall(
+                call_id=call.id,
+                caller=caller,
+                video=call.video,
+                is_group_call=call.is_group,
+                participants=call.roster(),
+            )
         )
         loop = asyncio.get_running_loop()
         callee.ring_timer = loop.call_later(timeout, self._ring_timed_out, call.id, callee.user_id)

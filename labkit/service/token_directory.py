@@ -18,13 +18,13 @@ class TokenDirectory:
     async def token_for(self, name: str) -> tuple[str, str]:
         """A fresh voip token for ``name``, creating its identity the first time."""
         async with self._lock:
-            user = self._users.get(name)
-            if user is None or not self.identity.user_exists(user.id):
+            known = self._users.get(name)
+            if known is None or not self.identity.user_exists(known.id):
                 user, token = await asyncio.to_thread(self.identity.create_user_and_token, [TokenScope.VOIP])
                 self._users[name] = user
                 return token.token, user.id
-        token = await asyncio.to_thread(self.identity.get_token, user, [TokenScope.VOIP])
-        return token.token, user.id
+        fresh = await asyncio.to_thread(self.identity.get_token, known, [TokenScope.VOIP])
+        return fresh.token, known.id
 
     def names(self) -> dict[str, str]:
         return {name: user.id for name, user in self._users.items()}

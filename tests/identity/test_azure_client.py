@@ -77,10 +77,12 @@ async def test_the_service_in_azure_mode_issues_tokens_and_admits_agents(standin
     client = AzureIdentityClient(standin.connection_string(), connection_verify=str(standin.cert_path))
     service = start_service(identity=client)
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(service.url + "/api/token", json={"userId": "alice"}) as response:
-                assert response.status == 200
-                body = await response.json()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(service.url + "/api/token", json={"userId": "alice"}) as response,
+        ):
+            assert response.status == 200
+            body = await response.json()
         assert body["userId"] in standin.identities
         agent = await AgentSocket.signed_in(service.url, "alice", token=body["token"])
         assert agent.user_id == body["userId"]

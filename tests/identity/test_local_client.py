@@ -41,7 +41,7 @@ def test_token_claims_mirror_acs(identity: LocalIdentityClient) -> None:
 
 def test_every_scope_is_an_enum_and_unknown_scopes_are_refused(identity: LocalIdentityClient) -> None:
     assert {s.value for s in TokenScope} == {"voip", "chat", "voip.join", "chat.join"}
-    with pytest.raises(ValueError, match="unknown scope 'video'.*voip"):
+    with pytest.raises(ValueError, match=r"unknown scope 'video'.*voip"):
         identity.create_user_and_token(["video"])
     with pytest.raises(ValueError, match="at least one scope"):
         identity.create_user_and_token([])

@@ -18,7 +18,9 @@ def reason(message: dict) -> tuple[int, int]:  # type: ignore[type-arg]
 async def ring(caller: AgentSocket, *callees: AgentSocket, video: bool = True, **extra: object) -> str:
     """Caller starts a call; each callee receives the invitation and reports ringing."""
     call_id = new_call_id()
-    await caller.send(type="start-call", callId=call_id, participants=[c.user_id for c in callees], video=video, **extra)
+    await caller.send(
+        type="start-call", callId=call_id, participants=[c.user_id for c in callees], video=video, **extra
+    )
     roster = await caller.expect("roster")
     assert roster["callId"] == call_id
     assert [p["state"] for p in roster["participants"]] == ["Connected"] + ["Connecting"] * len(callees)
@@ -114,7 +116,9 @@ async def test_no_answer_before_the_ring_timeout_is_408(alice: AgentSocket, bob:
     assert reason(await alice.expect("call-ended")) == (408, 0)
 
 
-async def test_ad_hoc_group_call_builds_a_roster_for_a_mesh(alice: AgentSocket, bob: AgentSocket, carol: AgentSocket) -> None:
+async def test_ad_hoc_group_call_builds_a_roster_for_a_mesh(
+    alice: AgentSocket, bob: AgentSocket, carol: AgentSocket
+) -> None:
     call_id = await ring(alice, bob, carol)
     await bob.send(type="accept", callId=call_id)
     roster = await bob.expect("roster")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from datetime import timedelta
 
 import aiohttp
 import pytest
 
 from labkit.identity import LocalIdentityClient
-from labkit.service import EmbeddedService
-from labkit.service import signaling
+from labkit.service import EmbeddedService, signaling
 
 from ..agent_socket import AgentSocket, new_call_id
 
@@ -53,7 +52,7 @@ async def test_malformed_and_missing_tokens_are_refused(service: EmbeddedService
 async def test_expired_token_is_refused(service: EmbeddedService, identity: LocalIdentityClient) -> None:
     user = identity.create_user()
     token = identity.get_token(user, ["voip"], token_expires_in=timedelta(seconds=1))
-    time.sleep(2.1)
+    await asyncio.sleep(2.1)
     await refused(service, token.token, "token-expired")
 
 
@@ -69,7 +68,9 @@ async def test_deleted_user_is_refused(service: EmbeddedService, identity: Local
     await refused(service, token.token, "user-deleted")
 
 
-async def test_token_without_a_calling_scope_is_refused(service: EmbeddedService, identity: LocalIdentityClient) -> None:
+async def test_token_without_a_calling_scope_is_refused(
+    service: EmbeddedService, identity: LocalIdentityClient
+) -> None:
     _, token = identity.create_user_and_token(["chat"])
     await refused(service, token.token, "token-scope-insufficient")
 
@@ -120,7 +121,9 @@ async def test_voip_join_token_may_join_a_group_but_not_start_calls(
     await guest.close()
 
 
-async def test_signing_in_again_replaces_the_old_connection(service: EmbeddedService, identity: LocalIdentityClient) -> None:
+async def test_signing_in_again_replaces_the_old_connection(
+    service: EmbeddedService, identity: LocalIdentityClient
+) -> None:
     _, token = identity.create_user_and_token(["voip"])
     first = await AgentSocket.signed_in(service.url, "A", token=token.token)
     second = await AgentSocket.signed_in(service.url, "A", token=token.token)

@@ -15,7 +15,9 @@ async def post_token(service: EmbeddedService, body: object, *, raw: bytes | Non
             return response.status, await response.json()
 
 
-async def test_token_endpoint_follows_the_seed_contract(service: EmbeddedService, identity: LocalIdentityClient) -> None:
+async def test_token_endpoint_follows_the_seed_contract(
+    service: EmbeddedService, identity: LocalIdentityClient
+) -> None:
     status, body = await post_token(service, {"userId": "alice"})
     assert status == 200
     assert set(body) == {"token", "userId"}

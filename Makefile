@@ -1,0 +1,53 @@
+# labkit: `make demo` runs the main job, `make test` runs every check. Both set up .venv from nothing.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: all install system-deps demo test lint typecheck pytest lab bench format clean
+
+all: test
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "labkit needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@touch $@
+
+system-deps:
+	@bash .ci/system-deps
+
+install: system-deps $(INSTALLED)
+
+demo: install
+	$(BIN)/labkit demo
+
+lint: install
+	$(BIN)/ruff check labkit tests benchmarks
+	$(BIN)/ruff format --check labkit tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+format: install
+	$(BIN)/ruff format labkit tests benchmarks
+	$(BIN)/ruff check --fix labkit tests benchmarks
+
+lab: install
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1
+
+bench: install
+	$(BIN)/python benchmarks/bench_signaling.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

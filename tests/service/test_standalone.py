@@ -1,0 +1,77 @@
+"""``labkit serve`` as a real process: it serves, logs each request and stops cleanly on signals."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from ..agent_socket import AgentSocket, new_call_id
+
+
+def start_serve(*args: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labkit", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"labkit service on (http://\S+)", line)
+    assert match, f"unexpected first line {line!r}; stderr: {process.stderr.read() if process.stderr else ''}"
+    return process, match.group(1)
+
+
+@pytest.fixture
+def serve() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process, url = start_serve()
+    yield process, url
+    if process.poll() is None:
+        process.kill()
+        process.wait(5)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_serve_routes_calls_logs_requests_and_stops_on_signal(
+    serve: tuple[subprocess.Popen[str], str], sig: signal.Signals
+) -> None:
+    process, url = serve
+    async with aiohttp.ClientSession() as http, http.get(url + "/health") as response:
+        assert (await response.json())["status"] == "ok"
+    alice = await AgentSocket.signed_in(url, "Alice")
+    bob = await AgentSocket.signed_in(url, "Bob")
+    await alice.send(type="start-call", callId=new_call_id(), participants=[bob.user_id])
+    await alice.expect("roster")
+    await bob.expect("incoming-call")
+    process.send_signal(sig)
+    assert process.wait(10) == 0
+    for agent in (alice, bob):
+        await agent.close()
+    stdout = process.stdout.read() if process.stdout else ""
+    stderr = process.stderr.read() if process.stderr else ""
+    assert "shutting down" in stdout
+    assert re.search(r'"POST /api/token HTTP/1\.1" 200', stderr), stderr
+    assert re.search(r'"GET /health HTTP/1\.1" 200', stderr), stderr
+    assert "signed in" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_serve_on_a_busy_port_says_so() -> None:
+    process, url = start_serve()
+    try:
+        port = url.rsplit(":", 1)[1]
+        busy = subprocess.run(
+            [sys.executable, "-m", "labkit", "serve", "--port", port], capture_output=True, text=True, timeout=30
+        )
+        assert busy.returncode == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in busy.stderr
+        assert "Traceback" not in busy.stderr
+    finally:
+        process.terminate()
+        process.wait(10)
