@@ -19,10 +19,12 @@ def identity() -> LocalIdentityClient:
 @pytest.fixture
 def service(identity: LocalIdentityClient) -> Iterator[EmbeddedService]:
     """A real embedded service on a free loopback port, stopped after the test."""
+    before = set(threading.enumerate())
     svc = start_service(identity=identity)
     yield svc
     svc.stop()
-    assert not [t for t in threading.enumerate() if t.name == "labkit-service"], "the service thread leaked"
+    leaked = [t for t in set(threading.enumerate()) - before if t.name == "labkit-service"]
+    assert not leaked, "the service thread leaked"
 
 
 @pytest.fixture

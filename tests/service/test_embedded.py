@@ -44,5 +44,9 @@ def test_the_notebook_thread_stays_free_while_the_service_serves() -> None:
 
 def test_default_service_is_one_per_process() -> None:
     first = default_service()
-    assert default_service() is first
-    assert first.is_running
+    try:
+        assert default_service() is first
+        assert first.is_running
+    finally:
+        first.stop()
+    assert not first.is_running
