@@ -8,7 +8,7 @@ from __future__ import annotations
 from . import end_reasons, protocol
 from .app import create_app
 from .end_reasons import CallEndReason
-from .protocol import PROTOCOL_VERSION, MessageType, ParticipantState
+from .protocol import PROTOCOL_VERSION, MessageType
 from .server import EmbeddedService, Server, default_service, start_service
 from .switchboard import Switchboard
 
@@ -17,7 +17,6 @@ __all__ = [
     "CallEndReason",
     "EmbeddedService",
     "MessageType",
-    "ParticipantState",
     "Server",
     "Switchboard",
     "create_app",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from ..states import RemoteParticipantState
 from .end_reasons import ALL_DECLINED, DECLINED, CallEndReason
-from .protocol import Participant, ParticipantState
+from .protocol import Participant
 
 
 @dataclass(slots=True)
@@ -15,7 +16,7 @@ class Member:
 
     user_id: str
     display_name: str
-    state: ParticipantState
+    state: RemoteParticipantState
     is_muted: bool = False
     is_video_on: bool = False
     is_on_hold: bool = False
@@ -23,7 +24,7 @@ class Member:
 
     @property
     def is_connected(self) -> bool:
-        return self.state is ParticipantState.CONNECTED
+        return self.state is RemoteParticipantState.CONNECTED
 
     def to_wire(self) -> Participant:
         return Participant(

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from pydantic.alias_generators import to_camel
 
 from ..errors import ErrorCode, LabkitError
+from ..states import RemoteParticipantState
 from .end_reasons import CallEndReason
 
 PROTOCOL_VERSION = 1
@@ -73,14 +74,6 @@ class MessageType(StrEnum):
     PONG = "pong"
 
 
-class ParticipantState(StrEnum):
-    """A participant's place in a call at the service. ACS: ``RemoteParticipantState``."""
-
-    CONNECTING = "Connecting"
-    RINGING = "Ringing"
-    CONNECTED = "Connected"
-
-
 class Message(BaseModel):
     """Base of every message: camelCase aliases, unknown fields refused, frozen."""
 
@@ -110,7 +103,7 @@ class Participant(Message):
 
     user_id: UserId
     display_name: DisplayName = ""
-    state: ParticipantState
+    state: RemoteParticipantState
     is_muted: bool = False
     is_video_on: bool = False
     is_on_hold: bool = False

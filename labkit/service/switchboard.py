@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from ..errors import ErrorCode, LabkitError
 from ..identity import IdentityClient, TokenScope
+from ..states import RemoteParticipantState
 from . import end_reasons
 from .agent_connection import AgentConnection
 from .call_record import CallRecord, Member
@@ -27,7 +28,6 @@ from .protocol import (
     Message,
     ParticipantJoined,
     ParticipantLeft,
-    ParticipantState,
     ParticipantUpdated,
     Ping,
     Pong,
@@ -117,10 +117,11 @@ class Switchboard:
             raise LabkitError(ErrorCode.INVALID_MESSAGE, "You cannot call yourself.")
         call = CallRecord(id=msg.call_id, caller_id=agent.user_id, video=msg.video, is_group=len(msg.participants) > 1)
         self._add_member(
-            call, Member(agent.user_id, agent.display_name, ParticipantState.CONNECTED, is_video_on=msg.video)
+            call, Member(agent.user_id, agent.display_name, RemoteParticipantState.CONNECTED, is_video_on=msg.video)
         )
         callees = [
-            Member(user_id, self._display_name_of(user_id), ParticipantState.CONNECTING) for user_id in msg.participants
+            Member(user_id, self._display_name_of(user_id), RemoteParticipantState.CONNECTING)
+            for user_id in msg.participants
         ]
         for callee in callees:
             self._add_member(call, callee)
@@ -143,7 +144,7 @@ class Switchboard:
             raise LabkitError(ErrorCode.ALREADY_IN_CALL, "You are already in this group call.", call_hint(call.id))
         if len(call.members) >= MAX_PARTICIPANTS:
             raise LabkitError(ErrorCode.CALL_FULL, f"The group call has {MAX_PARTICIPANTS} participants already.")
-        member = Member(agent.user_id, agent.display_name, ParticipantState.CONNECTED, is_video_on=msg.video)
+        member = Member(agent.user_id, agent.display_name, RemoteParticipantState.CONNECTED, is_video_on=msg.video)
         self._add_member(call, member)
         agent.send(
             Roster(ref=msg.ref, call_id=call.id, group_id=call.group_id, is_group_call=True, participants=call.roster())
@@ -152,14 +153,14 @@ class Switchboard:
 
     def _ringing(self, agent: AgentConnection, msg: Ringing) -> None:
         call, member = self._pending_member(agent, msg.call_id)
-        if member.state is ParticipantState.CONNECTING:
-            member.state = ParticipantState.RINGING
+        if member.state is RemoteParticipantState.CONNECTING:
+            member.state = RemoteParticipantState.RINGING
             self._broadcast(call, ParticipantUpdated(call_id=call.id, participant=member.to_wire()))
 
     def _accept(self, agent: AgentConnection, msg: Accept) -> None:
         call, member = self._pending_member(agent, msg.call_id)
         member.stop_ringing()
-        member.state = ParticipantState.CONNECTED
+        member.state = RemoteParticipantState.CONNECTED
         member.is_video_on = msg.video
         member.display_name = agent.display_name or member.display_name
         call.answered = True
@@ -196,7 +197,7 @@ class Switchboard:
         if len(call.members) >= MAX_PARTICIPANTS:
             raise LabkitError(ErrorCode.CALL_FULL, f"The call has {MAX_PARTICIPANTS} participants already.")
         call.is_group = True
-        member = Member(msg.user_id, self._display_name_of(msg.user_id), ParticipantState.CONNECTING)
+        member = Member(msg.user_id, self._display_name_of(msg.user_id), RemoteParticipantState.CONNECTING)
         self._add_member(call, member)
         self._broadcast(call, ParticipantJoined(call_id=call.id, participant=member.to_wire()))
         self._ring(call, member, agent, msg.ring_timeout)

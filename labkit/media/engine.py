@@ -1,0 +1,104 @@
+"""The media engine: one thread with its own event loop for aiortc, devices and signaling.
+
+Media must never stall because a notebook cell is busy, so nothing of a call runs on the
+caller's loop. Public calling methods submit their work here with ``run`` and await it from
+whatever loop they were called on. One engine serves the whole process; it starts with
+the first ``acquire()`` and its thread ends after the last ``release()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+THREAD_NAME = "labkit-engine"
+
+
+class MediaEngine:
+    """An event loop on a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._thread.start()
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread.is_alive()
+
+    def in_engine(self) -> bool:
+        """True when called from the engine's own thread."""
+        return threading.current_thread() is self._thread
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the engine and await its result from the current loop."""
+        if self.in_engine():
+            return await coro
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def run_sync(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
+        """Run ``coro`` on the engine and block this (non-engine) thread for its result."""
+        if self.in_engine():
+            coro.close()
+            raise RuntimeError("run_sync cannot be called from the engine thread")
+        return self.submit(coro).result(timeout)
+
+    def call_soon(self, callback: Any, *args: Any) -> None:
+        self.loop.call_soon_threadsafe(callback, *args)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if not self._thread.is_alive():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_forever()
+        finally:
+            pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            self.loop.close()
+
+
+_engine: MediaEngine | None = None
+_users = 0
+_lock = threading.Lock()
+
+
+def acquire() -> MediaEngine:
+    """The process's engine, started if needed; pair with ``release()``."""
+    global _engine, _users
+    with _lock:
+        if _engine is None or not _engine.is_running:
+            _engine = MediaEngine()
+        _users += 1
+        return _engine
+
+
+def release() -> None:
+    """Stop the engine's thread once nobody uses it."""
+    global _engine, _users
+    with _lock:
+        _users = max(0, _users - 1)
+        engine = _engine if _users == 0 else None
+        if engine is not None:
+            _engine = None
+    if engine is not None:
+        engine.stop()

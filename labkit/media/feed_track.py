@@ -1,0 +1,171 @@
+"""Feed tracks: what a sender encodes, on a clock of its own, whatever feeds it.
+
+aiortc's VP8 encoder breaks for good if a track's timestamps jump back (for example when
+``replaceTrack`` swaps in a track whose clock restarts at 0). labkit never swaps a
+sender's track. Each call sends a feed track whose source can be attached, detached
+(video off), paused (hold) or, for audio, muted, and whose timestamps keep counting
+from the feed's own start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import time
+
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+
+from .microphones import AUDIO_TIME_BASE, FRAME_SAMPLES, SAMPLE_RATE, silent_frame
+from .synthetic_camera import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
+
+
+class _Switchable(MediaStreamTrack):
+    """A track whose source may change, be removed or be paused while someone awaits ``recv``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._source: MediaStreamTrack | None = None
+        self._paused = False
+        self._changed = asyncio.Event()
+
+    @property
+    def source(self) -> MediaStreamTrack | None:
+        return self._source
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def attach(self, source: MediaStreamTrack | None) -> None:
+        """Feed from ``source`` from the next frame on (``None``: no source)."""
+        self._source = source
+        self._signal()
+
+    def pause(self, paused: bool) -> None:
+        """While paused, ``recv`` waits: nothing is sent (hold)."""
+        self._paused = paused
+        self._signal()
+
+    def stop(self) -> None:
+        super().stop()
+        self._signal()
+
+    def _signal(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait_change(self) -> None:
+        await self._changed.wait()
+
+    async def _next_source_frame(self) -> VideoFrame | AudioFrame | None:
+        """The source's next frame, or ``None`` if the source changed meanwhile."""
+        source = self._source
+        if source is None or self._paused:
+            await self._wait_change()
+            return None
+        frame_task = asyncio.ensure_future(source.recv())
+        change_task = asyncio.ensure_future(self._wait_change())
+        try:
+            done, _ = await asyncio.wait({frame_task, change_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            change_task.cancel()
+        if frame_task not in done:
+            frame_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
+                await frame_task
+            return None
+        try:
+            frame = frame_task.result()
+        except MediaStreamError:  # the source ended (a file without loop, a stopped device)
+            if self._source is source:
+                self._source = None
+            return None
+        if self._source is not source or self._paused:
+            return None
+        assert isinstance(frame, VideoFrame | AudioFrame)
+        return frame
+
+
+class VideoFeedTrack(_Switchable):
+    """Video from an attachable source, restamped on a continuous 90 kHz clock."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._start = time.monotonic()
+        self._last_pts = -1
+        self.frames_sent = 0
+
+    async def recv(self) -> VideoFrame:
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            frame = await self._next_source_frame()
+            if isinstance(frame, VideoFrame):
+                break
+        pts = max(self._last_pts + 1, int((time.monotonic() - self._start) * VIDEO_CLOCK_RATE))
+        self._last_pts = pts
+        frame.pts = pts
+        frame.time_base = VIDEO_TIME_BASE
+        self.frames_sent += 1
+        return frame
+
+
+class AudioFeedTrack(_Switchable):
+    """Audio from a microphone; silence when muted or when there is no microphone.
+
+    Timestamps count samples from the feed's start, so a new microphone continues the clock.
+    """
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.muted = False
+        self._samples = 0
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            if self._source is None and not self._paused:
+                frame = await self._paced_silence()
+            else:
+                got = await self._next_source_frame()
+                if not isinstance(got, AudioFrame):
+                    continue
+                frame = got
+            break
+        if self.muted:
+            frame = _silence_like(frame)
+        frame.pts = self._samples
+        frame.time_base = fractions.Fraction(1, frame.sample_rate)
+        self._samples += frame.samples
+        return frame
+
+    async def _paced_silence(self) -> AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic() - self._samples / SAMPLE_RATE
+        delay = self._start + self._samples / SAMPLE_RATE - time.monotonic()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wait_change(), delay)
+        frame = silent_frame()
+        frame.time_base = AUDIO_TIME_BASE
+        return frame
+
+
+def _silence_like(frame: AudioFrame) -> AudioFrame:
+    silent = AudioFrame(format=frame.format.name, layout=frame.layout.name, samples=frame.samples)
+    for plane in silent.planes:
+        plane.update(bytes(plane.buffer_size))
+    silent.sample_rate = frame.sample_rate
+    return silent
+
+
+__all__ = ["FRAME_SAMPLES", "AudioFeedTrack", "VideoFeedTrack"]

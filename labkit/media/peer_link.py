@@ -1,0 +1,121 @@
+"""One RTCPeerConnection to one remote participant: negotiation, hold, remote tracks.
+
+A call is a mesh: one link per remote participant. The link sends the call's audio and
+video feeds (always both m-lines, so turning video on later needs no renegotiation) with
+VP8 and Opus only, and negotiates over the service's ``signal`` messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.sdp import candidate_from_sdp
+
+from ..service.protocol import IceCandidate, SessionDescription
+
+logger = logging.getLogger(__name__)
+
+SignalSender = Callable[[SessionDescription | IceCandidate], Awaitable[None]]
+
+PREFERRED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
+
+
+class PeerLink:
+    """The media path to ``remote_id``."""
+
+    def __init__(
+        self,
+        remote_id: str,
+        audio: MediaStreamTrack,
+        video: MediaStreamTrack,
+        configuration: RTCConfiguration,
+        send_signal: SignalSender,
+        on_track: Callable[[MediaStreamTrack], None],
+        on_state: Callable[[str], None],
+    ) -> None:
+        self.remote_id = remote_id
+        self.pc = RTCPeerConnection(configuration)
+        self._tracks = {"audio": audio, "video": video}
+        self._send_signal = send_signal
+        self._lock = asyncio.Lock()
+        self._has_senders = False
+        self.held = False
+        self.pc.on("track", on_track)
+        self.pc.on("connectionstatechange", lambda: on_state(self.pc.connectionState))
+
+    @property
+    def connection_state(self) -> str:
+        return self.pc.connectionState
+
+    async def offer(self) -> None:
+        """Send an offer: the first one, or a renegotiation (hold, resume)."""
+        async with self._lock:
+            if not self._has_senders:
+                for kind in ("audio", "video"):
+                    self._prefer_codecs(self.pc.addTransceiver(self._tracks[kind], direction="sendrecv"))
+                self._has_senders = True
+            await self.pc.setLocalDescription(await self.pc.createOffer())
+            offer = SessionDescription(kind="offer", sdp=self.pc.localDescription.sdp)
+        await self._send_signal(offer)  # outside the lock: the answer may come straight back
+
+    async def handle(self, payload: SessionDescription | IceCandidate) -> None:
+        """Apply the peer's offer, answer or ICE candidate."""
+        answer: SessionDescription | None = None
+        async with self._lock:
+            if isinstance(payload, IceCandidate):
+                await self._add_candidate(payload)
+            elif payload.kind == "offer":
+                await self.pc.setRemoteDescription(RTCSessionDescription(payload.sdp, "offer"))
+                if not self._has_senders:
+                    for transceiver in self.pc.getTransceivers():
+                        track = self._tracks.get(transceiver.kind)
+                        if track is not None and transceiver.sender.track is None:
+                            transceiver.sender.replaceTrack(track)
+                            transceiver.direction = "sendrecv"
+                            self._prefer_codecs(transceiver)
+                    self._has_senders = True
+                self._apply_hold_direction()
+                await self.pc.setLocalDescription(await self.pc.createAnswer())
+                answer = SessionDescription(kind="answer", sdp=self.pc.localDescription.sdp)
+            else:
+                await self.pc.setRemoteDescription(RTCSessionDescription(payload.sdp, "answer"))
+        if answer is not None:
+            await self._send_signal(answer)
+
+    async def set_held(self, held: bool) -> None:
+        """Hold (no media either way) or resume, by renegotiating every transceiver's direction."""
+        self.held = held
+        async with self._lock:
+            self._apply_hold_direction()
+        await self.offer()
+
+    async def close(self) -> None:
+        await self.pc.close()
+
+    def _apply_hold_direction(self) -> None:
+        for transceiver in self.pc.getTransceivers():
+            transceiver.direction = "inactive" if self.held else "sendrecv"
+
+    async def _add_candidate(self, payload: IceCandidate) -> None:
+        if not payload.candidate:
+            return  # end of candidates
+        candidate = candidate_from_sdp(payload.candidate.removeprefix("candidate:"))
+        candidate.sdpMid = payload.sdp_mid
+        candidate.sdpMLineIndex = payload.sdp_m_line_index
+        await self.pc.addIceCandidate(candidate)
+
+    @staticmethod
+    def _prefer_codecs(transceiver: RTCRtpTransceiver) -> None:
+        wanted = PREFERRED_CODECS[transceiver.kind]
+        codecs = [c for c in RTCRtpSender.getCapabilities(transceiver.kind).codecs if c.mimeType in wanted]
+        transceiver.setCodecPreferences(codecs)

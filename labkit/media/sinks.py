@@ -1,0 +1,105 @@
+"""Sinks: tasks that consume a remote track, so that it never backs up, and keep its vital signs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+
+from .audio_level import LevelMeter, audio_level_dbfs
+from .speaker import Speaker
+
+logger = logging.getLogger(__name__)
+
+
+class _Sink:
+    """Pulls every frame of ``track`` on the engine loop until it ends or ``stop()``."""
+
+    def __init__(self, track: MediaStreamTrack, name: str) -> None:
+        self.track = track
+        self.frames = 0
+        self.last_frame_at: float | None = None
+        self._arrivals: deque[float] = deque(maxlen=120)
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=name)
+
+    def rate(self, window: float = 1.0) -> float:
+        """Frames per second over the last ``window`` seconds."""
+        now = time.monotonic()
+        return sum(1 for t in self._arrivals if t >= now - window) / window
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                frame = await self.track.recv()
+                now = time.monotonic()
+                self.frames += 1
+                self.last_frame_at = now
+                self._arrivals.append(now)
+                self._on_frame(frame)
+        except MediaStreamError:
+            pass
+        except Exception:
+            logger.exception("a %s sink failed", self.track.kind)
+
+    def _on_frame(self, frame: object) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class VideoSink(_Sink):
+    """Keeps the latest decoded frame of a remote video track, and reports size changes."""
+
+    def __init__(self, track: MediaStreamTrack, name: str, on_size: Callable[[int, int], None] | None = None) -> None:
+        self.latest: VideoFrame | None = None
+        self.size: tuple[int, int] = (0, 0)
+        self._on_size = on_size
+        self._waiters: list[asyncio.Future[VideoFrame]] = []
+        super().__init__(track, name)
+
+    def _on_frame(self, frame: object) -> None:
+        assert isinstance(frame, VideoFrame)
+        self.latest = frame
+        size = (frame.width, frame.height)
+        if size != self.size:
+            self.size = size
+            if self._on_size is not None:
+                self._on_size(*size)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(frame)
+
+    async def next_frame(self) -> VideoFrame:
+        """The next frame to arrive."""
+        waiter: asyncio.Future[VideoFrame] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return await waiter
+
+
+class AudioSink(_Sink):
+    """Measures a remote audio track's level and plays it on the current speaker."""
+
+    def __init__(self, track: MediaStreamTrack, name: str, source: str, speaker: Callable[[], Speaker]) -> None:
+        self.meter = LevelMeter()
+        self.source = source
+        self._speaker = speaker
+        super().__init__(track, name)
+
+    def level_dbfs(self) -> float:
+        return self.meter.level()
+
+    def _on_frame(self, frame: object) -> None:
+        assert isinstance(frame, AudioFrame)
+        self.meter.add(audio_level_dbfs(frame))
+        self._speaker().play(self.source, frame)

@@ -1,0 +1,121 @@
+"""A synthetic camera: a moving test pattern with a name, a clock and a machine-readable stamp."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+from aiortc import MediaStreamTrack
+from av import VideoFrame
+from PIL import Image, ImageDraw, ImageFont
+
+from . import frame_code
+
+VIDEO_CLOCK_RATE = 90_000
+VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK_RATE)
+
+PATTERNS = ("bars", "checker")
+"""Camera 1 shows scrolling colour bars, camera 2 a drifting checkerboard."""
+
+_BAR_COLOURS = np.array(
+    [[235, 235, 235], [235, 235, 16], [16, 235, 235], [16, 235, 16], [235, 16, 235], [235, 16, 16], [16, 16, 235]],
+    dtype=np.uint8,
+)
+
+
+def _background(pattern: str, width: int, height: int) -> npt.NDArray[np.uint8]:
+    """One tile of the pattern, twice as wide as the frame so that it can scroll."""
+    if pattern == "bars":
+        columns = (np.arange(2 * width) * len(_BAR_COLOURS) // width) % len(_BAR_COLOURS)
+        return np.broadcast_to(_BAR_COLOURS[columns][None, :, :], (height, 2 * width, 3)).copy()
+    square = max(8, height // 8)
+    ys, xs = np.mgrid[0:height, 0 : 2 * width]
+    checker = ((ys // square + xs // square) % 2).astype(np.uint8)
+    image = np.empty((height, 2 * width, 3), dtype=np.uint8)
+    image[...] = np.where(checker[..., None] == 1, [40, 60, 160], [230, 200, 60]).astype(np.uint8)
+    return image
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
+
+
+class SyntheticCameraTrack(MediaStreamTrack):
+    """Frames at ``fps`` that show ``label``, the time and the frame stamp of ``frame_code``."""
+
+    kind = "video"
+
+    def __init__(
+        self,
+        camera: int,
+        label: str,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 30.0,
+        pattern: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.camera = camera
+        self.width, self.height, self.fps = width, height, fps
+        self._background = _background(pattern or PATTERNS[(camera - 1) % len(PATTERNS)], width, height)
+        self._title = self._render_text(label, height // 12)
+        self._clock_font = _font(max(10, height // 16))
+        self._frame_number = 0
+        self._start: float | None = None
+
+    @staticmethod
+    def _render_text(text: str, size: int) -> npt.NDArray[np.uint8]:
+        font = _font(size)
+        box = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=font)
+        image = Image.new("RGB", (int(box[2] - box[0]) + 16, int(box[3] - box[1]) + 12), (20, 20, 20))
+        ImageDraw.Draw(image).text((8 - box[0], 6 - box[1]), text, font=font, fill=(255, 255, 255))
+        return np.asarray(image)
+
+    def _paste(self, frame: npt.NDArray[np.uint8], patch: npt.NDArray[np.uint8], x: int, y: int) -> None:
+        h = min(patch.shape[0], self.height - y)
+        w = min(patch.shape[1], self.width - x)
+        frame[y : y + h, x : x + w] = patch[:h, :w]
+
+    def render(self, frame_number: int, now: float) -> npt.NDArray[np.uint8]:
+        """The picture for ``frame_number`` captured at wall-clock ``now``."""
+        offset = (frame_number * 4) % self.width
+        image = self._background[:, offset : offset + self.width].copy()
+        band = frame_code.band_height(self.height)
+        self._paste(image, self._title, 16, band + 16)
+        clock = datetime.fromtimestamp(now).strftime("%H:%M:%S.%f")[:-3] + f"  #{frame_number}"
+        self._paste(image, self._clock_image(clock), 16, self.height - self.height // 10 - 8)
+        stamp = frame_code.FrameStamp(self.camera, frame_number, int(now * 1000) & 0xFFFFFFFF)
+        frame_code.encode(image, stamp)
+        return image
+
+    def _clock_image(self, text: str) -> npt.NDArray[np.uint8]:
+        size = self._clock_font.size if isinstance(self._clock_font, ImageFont.FreeTypeFont) else 12
+        image = Image.new("RGB", (round(len(text) * size * 0.62) + 16, round(size * 1.5)), (0, 0, 0))
+        ImageDraw.Draw(image).text((8, 2), text, font=self._clock_font, fill=(255, 255, 0))
+        return np.asarray(image)
+
+    async def recv(self) -> VideoFrame:
+        if self.readyState != "live":
+            from aiortc.mediastreams import MediaStreamError
+
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._frame_number / self.fps
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -1.0:  # we fell far behind (a stalled loop): skip ahead rather than burst
+            self._start = time.monotonic() - self._frame_number / self.fps
+        frame = VideoFrame.from_ndarray(self.render(self._frame_number, time.time()), format="rgb24")
+        frame.pts = int(self._frame_number * VIDEO_CLOCK_RATE / self.fps)
+        frame.time_base = VIDEO_TIME_BASE
+        self._frame_number += 1
+        return frame
