@@ -63,8 +63,9 @@ class SignalingClient:
     """One agent's signed-in WebSocket to the service.
 
     ``request`` sends a message with a fresh ``ref`` and waits for its reply (or raises the
-    ``LabkitError`` the service answered with). Everything else the service sends goes to
-    ``on_message``; ``on_close`` is called once when the connection ends.
+    ``LabkitError`` the service answered with). Every message but errors and ``signed-in``
+    also goes to ``on_message``, one at a time and in order; ``on_close`` is called once
+    when the connection ends. Handlers must not wait for replies (that would deadlock).
     """
 
     def __init__(
@@ -154,7 +155,10 @@ class SignalingClient:
                 future = self._pending.get(ref) if ref else None
                 if future is not None and not future.done():
                     future.set_result(message)
-                    continue
+                    if isinstance(message, Error | SignedIn):
+                        continue
+                # replies are dispatched too, in order with what follows them: a roster
+                # is always handled before the updates the service sent after it
                 await self._dispatch(message)
         finally:
             self.close_code = self._ws.close_code

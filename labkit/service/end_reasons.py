@@ -47,6 +47,8 @@ USER_OFFLINE = CallEndReason(480, 0, "The callee is not signed in.")
 """480/0: the callee exists but has no call agent signed in (labkit)."""
 NO_ANSWER = CallEndReason(408, 0, "The callee did not answer in time.")
 """408/0: nobody answered before the ring timeout, 30 s by default (labkit)."""
+REQUEST_REFUSED = CallEndReason(400, 0, "The service refused the request.")
+"""400/0: the service refused to start, join or accept the call; the message says why (labkit)."""
 
 ALL_REASONS: tuple[CallEndReason, ...] = (
     LOCAL_HANG_UP,
@@ -60,4 +62,5 @@ ALL_REASONS: tuple[CallEndReason, ...] = (
     UNKNOWN_USER,
     USER_OFFLINE,
     NO_ANSWER,
+    REQUEST_REFUSED,
 )

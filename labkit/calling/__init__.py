@@ -1,0 +1,51 @@
+"""The calling API, shaped like ACS ``@azure/communication-calling``, in snake_case."""
+
+from __future__ import annotations
+
+from ..media.devices import AudioDeviceInfo, AudioDeviceType, VideoDeviceInfo, VideoDeviceType
+from ..service.end_reasons import CallEndReason
+from ..states import CallDirection, CallState, ConnectionState, MediaStreamType, RemoteParticipantState
+from .call import MAX_MESH_PEERS, Call
+from .call_agent import CallAgent, IncomingCallEvent
+from .call_client import CallClient
+from .call_options import AudioOptions, VideoOptions
+from .device_manager import DeviceAccess, DeviceManager
+from .events import CollectionUpdated, ValueChanged
+from .incoming_call import CallerInfo, IncomingCall
+from .local_video_stream import LocalVideoStream
+from .remote_participant import RemoteParticipant
+from .remote_video_stream import RemoteVideoStream
+from .token_credential import TokenCredential
+from .video_stream_renderer import VideoStreamRenderer, VideoStreamRendererView
+
+__all__ = [
+    "MAX_MESH_PEERS",
+    "AudioDeviceInfo",
+    "AudioDeviceType",
+    "AudioOptions",
+    "Call",
+    "CallAgent",
+    "CallClient",
+    "CallDirection",
+    "CallEndReason",
+    "CallState",
+    "CallerInfo",
+    "CollectionUpdated",
+    "ConnectionState",
+    "DeviceAccess",
+    "DeviceManager",
+    "IncomingCall",
+    "IncomingCallEvent",
+    "LocalVideoStream",
+    "MediaStreamType",
+    "RemoteParticipant",
+    "RemoteParticipantState",
+    "RemoteVideoStream",
+    "TokenCredential",
+    "ValueChanged",
+    "VideoDeviceInfo",
+    "VideoDeviceType",
+    "VideoOptions",
+    "VideoStreamRenderer",
+    "VideoStreamRendererView",
+]

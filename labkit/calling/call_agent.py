@@ -1,0 +1,268 @@
+"""The signed-in agent that makes and receives calls. ACS: ``CallAgent``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiortc import RTCConfiguration
+
+from ..errors import ErrorCode, LabkitError
+from ..identity import CommunicationUserIdentifier
+from ..media.engine import MediaEngine
+from ..media.speaker import Speaker
+from ..service import end_reasons
+from ..service.client import SignalingClient
+from ..service.protocol import (
+    CallEnded,
+    Message,
+    Ringing,
+)
+from ..service.protocol import (
+    IncomingCall as IncomingCallMessage,
+)
+from ..states import CallDirection, ConnectionState
+from .call import Call
+from .call_options import AudioOptions, VideoOptions, audio_options, video_options
+from .device_manager import DeviceManager
+from .events import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
+from .incoming_call import IncomingCall
+from .local_video_stream import LocalVideoStream
+from .token_credential import TokenCredential
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+logger = logging.getLogger(__name__)
+
+Participant = CommunicationUserIdentifier | str | dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCallEvent:
+    """The ``incoming_call`` event's argument. ACS: ``{ incomingCall }``."""
+
+    incoming_call: IncomingCall
+
+
+def user_id_of(participant: Participant) -> str:
+    """A user id from an identifier, a string or ACS's ``{"communicationUserId": ...}``."""
+    if isinstance(participant, CommunicationUserIdentifier):
+        return participant.id
+    if isinstance(participant, dict):
+        value = (
+            participant.get("communicationUserId") or participant.get("communication_user_id") or participant.get("id")
+        )
+        if not value:
+            raise ValueError(f"cannot tell the user id of {participant!r}; use {{'communicationUserId': '8:acs:...'}}")
+        return value
+    if isinstance(participant, str) and participant:
+        return participant
+    raise ValueError(f"cannot tell the user id of {participant!r}")
+
+
+class CallAgent(Emitter):
+    """Makes calls (``start_call``, ``join``) and receives them (the ``incoming_call`` event).
+
+    Events: ``incoming_call`` (``IncomingCallEvent``), ``calls_updated``
+    (``CollectionUpdated`` of calls) and ``connection_state_changed`` (``ValueChanged``).
+    """
+
+    EVENTS = ("incoming_call", "calls_updated", "connection_state_changed")
+
+    def __init__(
+        self,
+        engine: MediaEngine,
+        dispatcher: EventDispatcher,
+        devices: DeviceManager,
+        endpoint: str,
+        credential: TokenCredential,
+        display_name: str,
+        rtc_configuration: RTCConfiguration,
+        ring_timeout: float,
+    ) -> None:
+        super().__init__(dispatcher)
+        self._engine = engine
+        self._devices = devices
+        self._credential = credential
+        self._rtc_configuration = rtc_configuration
+        self.ring_timeout = ring_timeout
+        self.endpoint = endpoint
+        self.display_name = display_name
+        self.identifier: CommunicationUserIdentifier | None = None
+        self._signaling = SignalingClient(endpoint, on_message=self._on_message, on_close=self._on_close)
+        self._calls: dict[str, Call] = {}
+        self._incoming: dict[str, IncomingCall] = {}
+        self._connection_state = ConnectionState.DISCONNECTED
+        self._disposed = False
+        self._mic_listener = devices.on("selected_microphone_changed", self._on_microphone_changed)
+
+    @property
+    def user_id(self) -> str:
+        return self.identifier.id if self.identifier else ""
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        """Calls not yet disconnected. ACS: ``calls``."""
+        return tuple(self._calls.values())
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        return self._connection_state
+
+    # --- ACS methods ----------------------------------------------------------------------
+
+    def start_call(
+        self,
+        participants: Participant | Sequence[Participant],
+        audio_options: AudioOptions | dict[str, Any] | None = None,
+        video_options: VideoOptions | LocalVideoStream | dict[str, Any] | None = None,
+    ) -> Call:
+        """Call one user (1:1) or several (a group); returns the ``Call`` at once. ACS: ``startCall``.
+
+        Follow it with ``call.on("state_changed", ...)`` or ``await call.wait_for_state("Connected")``.
+        """
+        if isinstance(participants, str | dict | CommunicationUserIdentifier):
+            participants = [participants]
+        user_ids = [user_id_of(p) for p in participants]
+        if not user_ids:
+            raise ValueError("start_call needs at least one participant")
+        return self._begin(user_ids, None, audio_options, video_options)
+
+    def join(
+        self,
+        group_id: str,
+        audio_options: AudioOptions | dict[str, Any] | None = None,
+        video_options: VideoOptions | LocalVideoStream | dict[str, Any] | None = None,
+    ) -> Call:
+        """Join (or open) the group call ``group_id`` (a GUID). ACS: ``join({groupId})``."""
+        try:
+            group_id = str(uuid.UUID(str(group_id)))
+        except ValueError:
+            raise ValueError(f"group_id must be a GUID such as {uuid.uuid4()}, not {group_id!r}") from None
+        return self._begin([], group_id, audio_options, video_options)
+
+    async def dispose(self) -> None:
+        """Hang up every call and sign out. ACS: ``dispose``."""
+        if self._disposed:
+            return
+        self._disposed = True
+        self._devices.off("selected_microphone_changed", self._mic_listener)
+        await self._run(self._dispose())
+
+    async def wait_for_incoming_call(self, timeout: float = 10.0) -> IncomingCall:
+        """The next incoming call (labkit)."""
+        event = await self.wait_for_event("incoming_call", timeout=timeout)
+        assert isinstance(event, IncomingCallEvent)
+        return event.incoming_call
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _begin(
+        self,
+        user_ids: list[str],
+        group_id: str | None,
+        audio: AudioOptions | dict[str, Any] | None,
+        video: VideoOptions | LocalVideoStream | dict[str, Any] | None,
+    ) -> Call:
+        if self._disposed:
+            raise LabkitError(ErrorCode.NOT_SIGNED_IN, "This call agent has been disposed.", "Create a new one.")
+        self._dispatcher.bind()
+        streams = video_options(video).local_video_streams
+        call_id = group_id or str(uuid.uuid4())
+        call = Call(
+            self,
+            call_id,
+            CallDirection.OUTGOING,
+            muted=audio_options(audio).muted,
+            video=streams[0] if streams else None,
+        )
+        self._track(call)
+        self._engine.submit(call._start_outgoing(user_ids, group_id=group_id))
+        return call
+
+    async def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        self._dispatcher.bind()
+        return await self._engine.run(coro)
+
+    async def _connect(self) -> None:
+        token = await self._credential.get_token()
+        signed_in = await self._signaling.connect(token, self.display_name)
+        self.identifier = CommunicationUserIdentifier(signed_in.user_id)
+        self.display_name = signed_in.display_name
+        self._set_connection_state(ConnectionState.CONNECTED)
+
+    async def _request(self, message: Message) -> Message:
+        return await self._signaling.request(message)
+
+    async def _send(self, message: object) -> None:
+        assert isinstance(message, Message)
+        await self._signaling.send(message)
+
+    def _track(self, call: Call) -> None:
+        self._calls[call.id] = call
+        self._emit("calls_updated", CollectionUpdated(added=(call,)))
+
+    def _forget(self, call: Call) -> None:
+        if self._calls.get(call.id) is call:
+            del self._calls[call.id]
+            self._emit("calls_updated", CollectionUpdated(removed=(call,)))
+
+    def _current_speaker(self) -> Speaker:
+        return self._devices.speaker_output()
+
+    def _speaker_forget(self, source: str) -> None:
+        self._devices.speaker_output().forget(source)
+
+    def _on_microphone_changed(self, _: object) -> None:
+        for call in list(self._calls.values()):
+            self._engine.call_soon(call._switch_microphone)
+
+    async def _on_message(self, message: Message) -> None:
+        if isinstance(message, IncomingCallMessage):
+            incoming = IncomingCall(self, message)
+            self._incoming[message.call_id] = incoming
+            with contextlib.suppress(LabkitError, ConnectionError):
+                await self._signaling.send(Ringing(call_id=message.call_id))
+            self._emit("incoming_call", IncomingCallEvent(incoming))
+            return
+        call_id = getattr(message, "call_id", None)
+        if call_id is None:
+            return
+        call = self._calls.get(call_id)
+        if call is not None:
+            await call._on_message(message)
+        elif isinstance(message, CallEnded):
+            pending = self._incoming.pop(call_id, None)
+            if pending is not None:
+                pending.end(message.reason.to_reason())
+        if isinstance(message, CallEnded):
+            self._incoming.pop(call_id, None)
+
+    async def _on_close(self, code: int | None) -> None:
+        self._set_connection_state(ConnectionState.DISCONNECTED)
+        if self._disposed:
+            return
+        logger.warning("the connection to the labkit service closed (code %s)", code)
+        for call in list(self._calls.values()):
+            await call._finish(end_reasons.NETWORK)
+        for incoming in list(self._incoming.values()):
+            incoming.end(end_reasons.NETWORK)
+        self._incoming.clear()
+
+    async def _dispose(self) -> None:
+        await asyncio.gather(*(call._hang_up(False) for call in list(self._calls.values())), return_exceptions=True)
+        await self._signaling.close()
+
+    def _set_connection_state(self, state: ConnectionState) -> None:
+        if state is not self._connection_state:
+            previous, self._connection_state = self._connection_state, state
+            self._emit("connection_state_changed", ValueChanged(state, previous))
+
+    def __repr__(self) -> str:
+        return f"CallAgent({self.display_name!r}, {self._connection_state.value})"

@@ -1,0 +1,207 @@
+"""Cameras, microphones and speakers. ACS: ``DeviceManager``."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiortc import MediaStreamTrack
+
+from ..errors import ErrorCode, LabkitError
+from ..media import devices
+from ..media.devices import AudioDeviceInfo, Camera, Microphone, SpeakerDevice, VideoDeviceInfo
+from ..media.engine import MediaEngine
+from ..media.speaker import Speaker
+from .events import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
+
+TONE_FREQUENCIES = (440.0, 554.37, 659.25, 783.99, 880.0, 987.77, 1108.73, 1318.51)
+"""One per device manager in turn, so that every agent's tone microphone sounds different."""
+_next_tone = itertools.count()
+_managers: weakref.WeakValueDictionary[str, DeviceManager] = weakref.WeakValueDictionary()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAccess:
+    """What ``ask_device_permission`` was granted. ACS: ``DeviceAccess``."""
+
+    audio: bool
+    video: bool
+
+
+class DeviceManager(Emitter):
+    """The devices a ``CallClient`` can use, and the microphone and speaker it uses now.
+
+    Events: ``video_devices_updated`` and ``audio_devices_updated`` (``CollectionUpdated``
+    of device infos), ``selected_microphone_changed`` and ``selected_speaker_changed``.
+    """
+
+    EVENTS = (
+        "video_devices_updated",
+        "audio_devices_updated",
+        "selected_microphone_changed",
+        "selected_speaker_changed",
+    )
+
+    def __init__(self, engine: MediaEngine, dispatcher: EventDispatcher) -> None:
+        super().__init__(dispatcher)
+        self._engine = engine
+        self.tag = uuid.uuid4().hex[:8]
+        _managers[self.tag] = self
+        self.tone_frequency = TONE_FREQUENCIES[next(_next_tone) % len(TONE_FREQUENCIES)]
+        self._synthetic = [devices.SyntheticCamera(n, "", pattern) for n, pattern in ((1, "bars"), (2, "checker"))]
+        self._cameras: dict[str, Camera] = {}
+        for camera in [*self._synthetic, *devices.hardware_cameras()]:
+            self._add_camera(camera)
+        self._microphones: dict[str, Microphone] = {}
+        for microphone in (devices.ToneMicrophone(self.tone_frequency), devices.SilentMicrophone()):
+            self._add_microphone(microphone)
+        self._speakers: dict[str, SpeakerDevice] = {}
+        for speaker in (devices.level_speaker(), devices.null_speaker()):
+            self._add_speaker(speaker)
+        self._selected_microphone = next(iter(self._microphones.values())).info
+        self._selected_speaker = next(iter(self._speakers.values())).info
+
+    # --- ACS surface ----------------------------------------------------------------------
+
+    async def get_cameras(self) -> list[VideoDeviceInfo]:
+        """ACS: ``getCameras``."""
+        return [camera.info for camera in self._cameras.values()]
+
+    async def get_microphones(self) -> list[AudioDeviceInfo]:
+        """ACS: ``getMicrophones``."""
+        return [microphone.info for microphone in self._microphones.values()]
+
+    async def get_speakers(self) -> list[AudioDeviceInfo]:
+        """ACS: ``getSpeakers``."""
+        return [speaker.info for speaker in self._speakers.values()]
+
+    @property
+    def selected_microphone(self) -> AudioDeviceInfo:
+        return self._selected_microphone
+
+    @property
+    def selected_speaker(self) -> AudioDeviceInfo:
+        return self._selected_speaker
+
+    async def select_microphone(self, microphone: AudioDeviceInfo) -> None:
+        """Use ``microphone`` from now on, also in calls already running. ACS: ``selectMicrophone``."""
+        self._microphone_device(microphone.id)
+        previous, self._selected_microphone = self._selected_microphone, microphone
+        if previous != microphone:
+            self._emit("selected_microphone_changed", ValueChanged(microphone, previous))
+
+    async def select_speaker(self, speaker: AudioDeviceInfo) -> None:
+        """Play remote audio on ``speaker`` from now on. ACS: ``selectSpeaker``."""
+        self._speaker_device(speaker.id)
+        previous, self._selected_speaker = self._selected_speaker, speaker
+        if previous != speaker:
+            self._emit("selected_speaker_changed", ValueChanged(speaker, previous))
+
+    async def ask_device_permission(self, audio: bool = True, video: bool = True) -> DeviceAccess:
+        """Kernel-side devices need no permission: granted where such devices exist. ACS: ``askDevicePermission``."""
+        return DeviceAccess(audio=audio and bool(self._microphones), video=video and bool(self._cameras))
+
+    # --- labkit additions -----------------------------------------------------------------
+
+    def add_file_camera(self, path: str | Path, name: str | None = None) -> VideoDeviceInfo:
+        """A video file (anything PyAV reads) as a looping camera."""
+        camera = devices.file_camera(path, name)
+        camera.info = VideoDeviceInfo(f"{camera.info.id}:{self.tag}", camera.info.name, camera.info.device_type)
+        self._add_camera(camera)
+        self._emit("video_devices_updated", CollectionUpdated(added=(camera.info,)))
+        return camera.info
+
+    def add_file_microphone(self, path: str | Path, name: str | None = None) -> AudioDeviceInfo:
+        """An audio file (anything PyAV reads) as a looping microphone."""
+        microphone = devices.file_microphone(path, name)
+        self._add_microphone(microphone)
+        self._emit("audio_devices_updated", CollectionUpdated(added=(microphone.info,)))
+        return microphone.info
+
+    def remove_device(self, device: VideoDeviceInfo | AudioDeviceInfo) -> None:
+        """Forget a device added with ``add_file_camera`` or ``add_file_microphone``."""
+        if isinstance(device, VideoDeviceInfo) and device.id in self._cameras:
+            del self._cameras[device.id]
+            self._emit("video_devices_updated", CollectionUpdated(removed=(device,)))
+        elif isinstance(device, AudioDeviceInfo) and device.id in self._microphones:
+            del self._microphones[device.id]
+            if self._selected_microphone == device:
+                self._selected_microphone = next(iter(self._microphones.values())).info
+            self._emit("audio_devices_updated", CollectionUpdated(removed=(device,)))
+
+    def speaker_output(self, speaker: AudioDeviceInfo | None = None) -> Speaker:
+        """The ``Speaker`` behind ``speaker`` (default: the selected one): its level, its recording."""
+        return self._speaker_device((speaker or self._selected_speaker).id).speaker
+
+    # --- for the calling layer ------------------------------------------------------------
+
+    def set_owner(self, name: str) -> None:
+        """Label the synthetic cameras with the agent's display name."""
+        for camera in self._synthetic:
+            camera.owner = name
+
+    def open_microphone(self) -> MediaStreamTrack:
+        return self._microphone_device(self._selected_microphone.id).open()
+
+    def camera(self, camera_id: str) -> Camera:
+        camera = self._cameras.get(camera_id)
+        if camera is None:
+            raise LabkitError(
+                ErrorCode.INVALID_MESSAGE,
+                f"No camera {camera_id!r} in this device manager.",
+                "Pick one from await device_manager.get_cameras().",
+            )
+        return camera
+
+    @property
+    def engine(self) -> MediaEngine:
+        return self._engine
+
+    def _add_camera(self, camera: Camera) -> None:
+        if not camera.info.id.endswith(self.tag):
+            camera.info = VideoDeviceInfo(
+                f"{camera.info.id}:{self.tag}", camera.info.name, camera.info.device_type, camera.info.camera_facing
+            )
+        self._cameras[camera.info.id] = camera
+
+    def _add_microphone(self, microphone: Microphone) -> None:
+        self._microphones[microphone.info.id] = microphone
+
+    def _add_speaker(self, speaker: SpeakerDevice) -> None:
+        self._speakers[speaker.info.id] = speaker
+
+    def _microphone_device(self, device_id: str) -> Microphone:
+        try:
+            return self._microphones[device_id]
+        except KeyError:
+            raise LabkitError(
+                ErrorCode.INVALID_MESSAGE,
+                f"No microphone {device_id!r}.",
+                "Pick one from await device_manager.get_microphones().",
+            ) from None
+
+    def _speaker_device(self, device_id: str) -> SpeakerDevice:
+        try:
+            return self._speakers[device_id]
+        except KeyError:
+            raise LabkitError(
+                ErrorCode.INVALID_MESSAGE,
+                f"No speaker {device_id!r}.",
+                "Pick one from await device_manager.get_speakers().",
+            ) from None
+
+
+def manager_of(camera: VideoDeviceInfo) -> DeviceManager:
+    """The device manager that listed ``camera``."""
+    tag = camera.id.rsplit(":", 1)[-1]
+    manager = _managers.get(tag)
+    if manager is None:
+        raise LabkitError(
+            ErrorCode.INVALID_MESSAGE,
+            f"{camera.name!r} does not come from a live device manager.",
+            "Get cameras from await call_client.get_device_manager() and then get_cameras().",
+        )
+    return manager

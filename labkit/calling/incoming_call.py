@@ -1,0 +1,101 @@
+"""A call that is ringing for this agent. ACS: ``IncomingCall``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ErrorCode, LabkitError
+from ..identity import CommunicationUserIdentifier
+from ..service.end_reasons import CallEndReason
+from ..service.protocol import IncomingCall as IncomingCallMessage
+from ..service.protocol import Reject
+from ..states import CallDirection
+from .call import Call
+from .call_options import AudioOptions, VideoOptions, audio_options, video_options
+from .events import Emitter, ValueChanged
+from .local_video_stream import LocalVideoStream
+
+if TYPE_CHECKING:
+    from .call_agent import CallAgent
+
+
+@dataclass(frozen=True, slots=True)
+class CallerInfo:
+    """Who is calling. ACS: ``CallerInfo``."""
+
+    identifier: CommunicationUserIdentifier
+    display_name: str
+
+
+class IncomingCall(Emitter):
+    """Accept it (``await accept(...)`` returns the ``Call``) or ``await reject()``.
+
+    The ``call_ended`` event (``ValueChanged`` of ``call_end_reason``) fires if the caller
+    cancels (487), nobody answers in time (408), or it is rejected (603).
+    """
+
+    EVENTS = ("call_ended",)
+
+    def __init__(self, agent: CallAgent, message: IncomingCallMessage) -> None:
+        super().__init__(agent._dispatcher)
+        self._agent = agent
+        self.id = message.call_id
+        self.caller_info = CallerInfo(CommunicationUserIdentifier(message.caller.user_id), message.caller.display_name)
+        self.is_video_call = message.video
+        """True if the caller offered video (labkit)."""
+        self.is_group_call = message.is_group_call
+        self._end_reason: CallEndReason | None = None
+        self._answered = False
+
+    @property
+    def call_end_reason(self) -> CallEndReason | None:
+        return self._end_reason
+
+    async def accept(
+        self,
+        audio_options: AudioOptions | dict[str, Any] | None = None,
+        video_options: VideoOptions | LocalVideoStream | dict[str, Any] | None = None,
+    ) -> Call:
+        """Answer, with video if ``video_options`` names a ``LocalVideoStream``. ACS: ``accept``."""
+        self._check_open()
+        self._answered = True
+        audio = _audio_options(audio_options)
+        streams = _video_options(video_options).local_video_streams
+        call = Call(
+            self._agent, self.id, CallDirection.INCOMING, muted=audio.muted, video=streams[0] if streams else None
+        )
+        self._agent._track(call)
+        await self._agent._run(call._accept())
+        return call
+
+    async def reject(self) -> None:
+        """Decline the call (the caller sees 603). ACS: ``reject``."""
+        self._check_open()
+        self._answered = True
+        await self._agent._run(self._agent._send(Reject(call_id=self.id)))
+
+    async def wait_for_end(self, timeout: float = 10.0) -> CallEndReason:
+        await self._wait_until("call_ended", lambda: self._end_reason is not None, "the incoming call ending", timeout)
+        assert self._end_reason is not None
+        return self._end_reason
+
+    def _check_open(self) -> None:
+        if self._end_reason is not None:
+            raise LabkitError(ErrorCode.CALL_NOT_FOUND, f"The incoming call has ended ({self._end_reason.message}).")
+        if self._answered:
+            raise LabkitError(ErrorCode.NOT_INVITED, "This incoming call was already accepted or rejected.")
+
+    # --- engine side ----------------------------------------------------------------------
+
+    def end(self, reason: CallEndReason) -> None:
+        if self._end_reason is None:
+            self._end_reason = reason
+            self._emit("call_ended", ValueChanged(reason, None))
+
+    def __repr__(self) -> str:
+        return f"IncomingCall(from {self.caller_info.display_name!r}, {self.id[:8]})"
+
+
+_audio_options = audio_options
+_video_options = video_options

@@ -1,0 +1,82 @@
+"""A camera's video for calls and previews. ACS: ``LocalVideoStream``."""
+
+from __future__ import annotations
+
+from aiortc import MediaStreamTrack
+from aiortc.contrib.media import MediaRelay
+
+from ..media.devices import VideoDeviceInfo
+from ..media.feed_track import VideoFeedTrack
+from ..states import MediaStreamType
+from .device_manager import DeviceManager, manager_of
+
+
+class LocalVideoStream:
+    """The video of ``camera``, shared by every call and preview that uses it.
+
+    The camera opens when the first call or preview subscribes and closes when the last
+    one lets go. ``switch_source`` changes the camera under every subscriber at once.
+    """
+
+    media_stream_type = MediaStreamType.VIDEO
+
+    def __init__(self, camera: VideoDeviceInfo) -> None:
+        self._manager: DeviceManager = manager_of(camera)
+        self._manager.camera(camera.id)  # fail now, with a clear error, for an unknown camera
+        self._source = camera
+        self._feed: VideoFeedTrack | None = None
+        self._relay: MediaRelay | None = None
+        self._subscribers: set[MediaStreamTrack] = set()
+
+    @property
+    def source(self) -> VideoDeviceInfo:
+        """The camera. ACS: ``source``."""
+        return self._source
+
+    @property
+    def is_active(self) -> bool:
+        """True while some call or preview is using the camera."""
+        return bool(self._subscribers)
+
+    async def switch_source(self, camera: VideoDeviceInfo) -> None:
+        """Show ``camera`` instead, in every call and preview. ACS: ``switchSource``."""
+        device = manager_of(camera).camera(camera.id)
+        engine = self._manager.engine
+
+        async def switch() -> None:
+            if self._feed is not None:
+                old = self._feed.source
+                self._feed.attach(device.open())
+                if old is not None:
+                    old.stop()
+
+        await engine.run(switch())
+        self._source = camera
+
+    # --- engine side ----------------------------------------------------------------------
+
+    def subscribe(self) -> MediaStreamTrack:
+        """A track of this stream's frames (engine thread); give it back with ``unsubscribe``."""
+        if self._feed is None:
+            self._feed = VideoFeedTrack()
+            self._feed.attach(self._manager.camera(self._source.id).open())
+            self._relay = MediaRelay()
+        assert self._relay is not None
+        proxy = self._relay.subscribe(self._feed, buffered=False)
+        self._subscribers.add(proxy)
+        return proxy
+
+    def unsubscribe(self, proxy: MediaStreamTrack) -> None:
+        """Release a subscription (engine thread); the camera closes after the last one."""
+        proxy.stop()
+        self._subscribers.discard(proxy)
+        if not self._subscribers and self._feed is not None:
+            camera = self._feed.source
+            self._feed.stop()
+            if camera is not None:
+                camera.stop()
+            self._feed = None
+            self._relay = None
+
+    def __repr__(self) -> str:
+        return f"LocalVideoStream({self._source.name!r})"

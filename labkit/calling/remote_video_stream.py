@@ -1,0 +1,112 @@
+"""A remote participant's video. ACS: ``RemoteVideoStream``."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import numpy as np
+import numpy.typing as npt
+from aiortc import MediaStreamTrack
+from av import VideoFrame
+
+from ..media import frame_code
+from ..media.engine import MediaEngine
+from ..media.rgb import rgb_image
+from ..media.sinks import VideoSink
+from ..states import MediaStreamType
+from .events import Emitter, EventDispatcher, ValueChanged
+
+_ids = itertools.count(1)
+
+
+class RemoteVideoStream(Emitter):
+    """Video from one remote participant.
+
+    ``is_available`` is true while the participant sends video (not stopped, not on hold).
+    Read frames with ``latest_frame()``, ``await next_frame()`` or a ``VideoStreamRenderer``.
+    Events: ``is_available_changed``, ``size_changed`` (``ValueChanged``).
+    """
+
+    EVENTS = ("is_available_changed", "size_changed")
+    media_stream_type = MediaStreamType.VIDEO
+
+    def __init__(self, engine: MediaEngine, dispatcher: EventDispatcher, name: str) -> None:
+        super().__init__(dispatcher)
+        self.id = next(_ids)
+        self._engine = engine
+        self._name = name
+        self._is_available = False
+        self._size = (0, 0)
+        self._sink: VideoSink | None = None
+        self._attached = asyncio.Event()
+
+    @property
+    def is_available(self) -> bool:
+        return self._is_available
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the frames arriving now; (0, 0) before the first."""
+        return self._size
+
+    @property
+    def frames_received(self) -> int:
+        return self._sink.frames if self._sink else 0
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second received over the last second."""
+        return self._sink.rate() if self._sink else 0.0
+
+    def latest_frame(self) -> VideoFrame | None:
+        """The most recent decoded frame (a PyAV ``VideoFrame``), or ``None``."""
+        return self._sink.latest if self._sink else None
+
+    def latest_image(self) -> npt.NDArray[np.uint8] | None:
+        """The most recent frame as an RGB array (height x width x 3)."""
+        frame = self.latest_frame()
+        if frame is None:
+            return None
+        return rgb_image(frame)
+
+    def latest_stamp(self) -> frame_code.FrameStamp | None:
+        """The synthetic-camera stamp of the latest frame (camera, frame number, capture time)."""
+        image = self.latest_image()
+        return None if image is None else frame_code.decode(image)
+
+    async def next_frame(self, timeout: float = 5.0) -> VideoFrame:
+        """Wait for the next frame to arrive."""
+
+        async def wait() -> VideoFrame:
+            await self._attached.wait()
+            assert self._sink is not None
+            return await self._sink.next_frame()
+
+        return await asyncio.wait_for(self._engine.run(wait()), timeout)
+
+    async def wait_until_available(self, timeout: float = 10.0) -> None:
+        await self._wait_until("is_available_changed", lambda: self._is_available, "video becoming available", timeout)
+
+    # --- engine side ----------------------------------------------------------------------
+
+    def attach(self, track: MediaStreamTrack) -> None:
+        self._sink = VideoSink(track, f"labkit-video {self._name}", on_size=self._on_size)
+        self._attached.set()
+
+    def set_available(self, available: bool) -> None:
+        if available != self._is_available:
+            self._is_available = available
+            self._emit("is_available_changed", ValueChanged(available, not available))
+
+    def _on_size(self, width: int, height: int) -> None:
+        previous, self._size = self._size, (width, height)
+        self._emit("size_changed", ValueChanged(self._size, previous))
+
+    async def close(self) -> None:
+        self.set_available(False)
+        if self._sink is not None:
+            await self._sink.stop()
+
+    def __repr__(self) -> str:
+        return f"RemoteVideoStream(id={self.id}, {self._name!r}, is_available={self._is_available})"
