@@ -12,6 +12,7 @@ from aiortc.contrib.media import MediaRelay
 
 from ..errors import ErrorCode, LabkitError, TokenError
 from ..identity import CommunicationUserIdentifier
+from ..media.encoder_input import EncoderInputTrack
 from ..media.feed_track import AudioFeedTrack, VideoFeedTrack
 from ..media.peer_link import PeerLink
 from ..service import end_reasons
@@ -93,6 +94,7 @@ class Call(Emitter):
         self._relays: tuple[MediaRelay, MediaRelay] | None = None
         self._video_proxy: MediaStreamTrack | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._finishing = False
         self._ended = asyncio.Event()
 
     # --- ACS properties -------------------------------------------------------------------
@@ -314,15 +316,19 @@ class Call(Emitter):
         self._set_state(CallState.DISCONNECTING)
         with contextlib.suppress(LabkitError, ConnectionError):
             await self._send(HangUp(call_id=self.id, for_everyone=for_everyone))
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(TimeoutError):  # the service's call-ended finishes the call
             await asyncio.wait_for(self._ended.wait(), HANG_UP_TIMEOUT)
-        await self._finish(end_reasons.LOCAL_HANG_UP)
+        await self._finish(end_reasons.LOCAL_HANG_UP)  # no answer from the service: finish anyway
 
     async def _finish(self, reason: CallEndReason) -> None:
-        """End the call locally: close every peer connection and release every device."""
-        if self._ended.is_set():
+        """End the call locally: close every peer connection and release every device.
+
+        Whoever calls it returns only once the call is ``Disconnected``.
+        """
+        if self._finishing:
+            await self._ended.wait()
             return
-        self._ended.set()
+        self._finishing = True
         self._end_reason = reason
         if self._ticker is not None:
             self._ticker.cancel()
@@ -344,8 +350,9 @@ class Call(Emitter):
         if participants:
             self._emit("remote_participants_updated", CollectionUpdated(removed=tuple(participants)))
         previous, self._state = self._state, CallState.DISCONNECTED
+        self._ended.set()
+        self._agent._forget(self)  # all state changes first, then the event that reports them
         self._emit("state_changed", ValueChanged(CallState.DISCONNECTED, previous))
-        self._agent._forget(self)
 
     # --- engine side: controls ------------------------------------------------------------
 
@@ -421,6 +428,7 @@ class Call(Emitter):
             case Roster():
                 await self._on_roster(message)
             case ParticipantJoined():
+                self._is_group = True  # someone beyond the first callee: a group call now
                 self._add_participant(message.participant)
             case ParticipantUpdated():
                 self._on_participant_updated(message.participant)
@@ -510,8 +518,8 @@ class Call(Emitter):
 
             link = PeerLink(
                 user_id,
-                audio_relay.subscribe(self._audio_feed, buffered=True),
-                video_relay.subscribe(self._video_feed, buffered=False),
+                EncoderInputTrack(audio_relay.subscribe(self._audio_feed, buffered=True)),
+                EncoderInputTrack(video_relay.subscribe(self._video_feed, buffered=False)),
                 self._agent._rtc_configuration,
                 send,
                 lambda track: self._on_track(user_id, track),

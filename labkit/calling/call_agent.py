@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,7 @@ class CallAgent(Emitter):
         self._signaling = SignalingClient(endpoint, on_message=self._on_message, on_close=self._on_close)
         self._calls: dict[str, Call] = {}
         self._incoming: dict[str, IncomingCall] = {}
+        self._handed_out: weakref.WeakSet[IncomingCall] = weakref.WeakSet()
         self._connection_state = ConnectionState.DISCONNECTED
         self._disposed = False
         self._mic_listener = devices.on("selected_microphone_changed", self._on_microphone_changed)
@@ -156,10 +158,19 @@ class CallAgent(Emitter):
         await self._run(self._dispose())
 
     async def wait_for_incoming_call(self, timeout: float = 10.0) -> IncomingCall:
-        """The next incoming call (labkit)."""
-        event = await self.wait_for_event("incoming_call", timeout=timeout)
-        assert isinstance(event, IncomingCallEvent)
-        return event.incoming_call
+        """The oldest incoming call still ringing that this method has not returned yet, or the next one (labkit)."""
+        self._dispatcher.bind()
+
+        def fresh() -> IncomingCall | None:
+            return next((c for c in self._incoming.values() if c.is_ringing and c not in self._handed_out), None)
+
+        pending = fresh()
+        if pending is None:
+            await self._wait_until("incoming_call", lambda: fresh() is not None, "an incoming call", timeout)
+            pending = fresh()
+        assert pending is not None
+        self._handed_out.add(pending)
+        return pending
 
     # --- internals ------------------------------------------------------------------------
 

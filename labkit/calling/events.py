@@ -40,22 +40,28 @@ class EventDispatcher:
         if threading.current_thread().name != "labkit-engine":
             self.loop = loop
 
-    def deliver(self, handlers: list[Handler], event: object) -> None:
+    def deliver(self, emitter: Emitter, name: str, event: object) -> None:
+        """Run ``emitter``'s handlers for ``name`` on the user's loop.
+
+        Handlers are looked up when they run, not when the event is raised, so a handler
+        registered right after ``start_call()`` returns still sees the call's first events,
+        as in ACS's single-threaded JavaScript.
+        """
         loop = self.loop
         if loop is None or loop.is_closed():
-            self._run(handlers, event, None)
+            self._run(emitter, name, event, None)
             return
         try:
             current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             current = None
         if current is loop:
-            self._run(handlers, event, loop)
+            self._run(emitter, name, event, loop)
         else:
-            loop.call_soon_threadsafe(self._run, handlers, event, loop)
+            loop.call_soon_threadsafe(self._run, emitter, name, event, loop)
 
-    def _run(self, handlers: list[Handler], event: object, loop: asyncio.AbstractEventLoop | None) -> None:
-        for handler in handlers:
+    def _run(self, emitter: Emitter, name: str, event: object, loop: asyncio.AbstractEventLoop | None) -> None:
+        for handler in list(emitter._handlers.get(name, ())):
             try:
                 result = handler(event)
                 if inspect.isawaitable(result):
@@ -135,9 +141,7 @@ class Emitter:
             ready = [w for w in self._waiters if w[0] == event]
         for _, predicate, future in ready:
             future.get_loop().call_soon_threadsafe(_resolve, future, predicate, args)
-        handlers = list(self._handlers.get(event, ()))
-        if handlers:
-            self._dispatcher.deliver(handlers, args)
+        self._dispatcher.deliver(self, event, args)
 
     def _check(self, event: str) -> None:
         if event not in self.EVENTS:

@@ -52,6 +52,11 @@ class IncomingCall(Emitter):
     def call_end_reason(self) -> CallEndReason | None:
         return self._end_reason
 
+    @property
+    def is_ringing(self) -> bool:
+        """Neither answered, rejected nor ended yet (labkit)."""
+        return self._end_reason is None and not self._answered
+
     async def accept(
         self,
         audio_options: AudioOptions | dict[str, Any] | None = None,

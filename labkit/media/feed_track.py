@@ -17,7 +17,9 @@ import time
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
+from av.video.reformatter import VideoReformatter
 
+from .frame_copy import own_audio_copy, own_video_copy
 from .microphones import AUDIO_TIME_BASE, FRAME_SAMPLES, SAMPLE_RATE, silent_frame
 from .synthetic_camera import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
 
@@ -99,14 +101,16 @@ class VideoFeedTrack(_Switchable):
         self._start = time.monotonic()
         self._last_pts = -1
         self.frames_sent = 0
+        self._reformatter = VideoReformatter()
 
     async def recv(self) -> VideoFrame:
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
-            frame = await self._next_source_frame()
-            if isinstance(frame, VideoFrame):
+            shared = await self._next_source_frame()
+            if isinstance(shared, VideoFrame):
                 break
+        frame = own_video_copy(shared, self._reformatter)  # the source's frame may be others' too
         pts = max(self._last_pts + 1, int((time.monotonic() - self._start) * VIDEO_CLOCK_RATE))
         self._last_pts = pts
         frame.pts = pts
@@ -141,8 +145,7 @@ class AudioFeedTrack(_Switchable):
                     continue
                 frame = got
             break
-        if self.muted:
-            frame = _silence_like(frame)
+        frame = _silence_like(frame) if self.muted else own_audio_copy(frame)
         frame.pts = self._samples
         frame.time_base = fractions.Fraction(1, frame.sample_rate)
         self._samples += frame.samples

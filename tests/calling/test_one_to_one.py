@@ -1,0 +1,140 @@
+"""1:1 calls, end to end: real aiortc peer connections over loopback, through the real service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from labkit import CallDirection, CallState, RemoteParticipantState, VideoOptions
+
+from .conftest import Factory, eventually, frames_during
+
+
+async def test_audio_call_carries_each_tone_both_ways(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    assert alice.devices.tone_frequency != bob.devices.tone_frequency
+    states: list[CallState] = []
+    call = alice.agent.start_call([bob.agent.identifier])
+    call.on("state_changed", lambda event: states.append(event.value))
+    assert call.direction is CallDirection.OUTGOING
+    incoming = await bob.agent.wait_for_incoming_call()
+    assert incoming.caller_info.display_name == "Alice"
+    assert incoming.caller_info.identifier == alice.agent.identifier
+    assert incoming.is_video_call is False
+    bob_call = await incoming.accept()
+    assert bob_call.direction is CallDirection.INCOMING
+    await call.wait_for_state("Connected")
+    await bob_call.wait_for_state("Connected")
+    await eventually(lambda: alice.speaker_level() > -30 and bob.speaker_level() > -30, what="tones heard")
+    assert states[:3] == [CallState.CONNECTING, CallState.RINGING, CallState.CONNECTED]
+    (remote,) = call.remote_participants
+    assert remote.display_name == "Bob"
+    assert remote.state is RemoteParticipantState.CONNECTED
+    assert remote.audio_level_dbfs() > -30
+    assert not remote.video_streams[0].is_available
+    await eventually(lambda: remote.is_speaking, what="Bob speaking (his tone)")
+
+
+async def test_video_call_delivers_each_sides_synthetic_camera(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier], video_options=VideoOptions([await alice.camera(1)]))
+    incoming = await bob.agent.wait_for_incoming_call()
+    assert incoming.is_video_call
+    bob_call = await incoming.accept(video_options=await bob.camera(2))
+    await call.wait_for_state("Connected")
+    assert call.is_local_video_started
+    to_alice = call.remote_participants[0].video_streams[0]
+    to_bob = bob_call.remote_participants[0].video_streams[0]
+    await to_alice.next_frame()
+    await to_bob.next_frame()
+    await asyncio.sleep(1.0)
+    assert to_alice.is_available
+    assert to_bob.is_available
+    assert to_alice.size == (640, 480)
+    first, second = to_alice.latest_stamp(), None
+    await asyncio.sleep(0.3)
+    second = to_alice.latest_stamp()
+    assert first is not None
+    assert second is not None
+    assert first.camera == second.camera == 2  # Bob sends his camera 2
+    assert second.frame_number > first.frame_number
+    bob_sees = to_bob.latest_stamp()
+    assert bob_sees is not None
+    assert bob_sees.camera == 1
+    assert to_alice.frame_rate >= 20
+    # the two cameras really look different: colour bars versus a checkerboard
+    alice_picture, bob_picture = to_bob.latest_image(), to_alice.latest_image()
+    assert alice_picture is not None
+    assert bob_picture is not None
+    assert len({tuple(p) for p in alice_picture[240, ::40] // 64}) > len({tuple(p) for p in bob_picture[240, ::40] // 64})
+
+
+async def test_accept_without_video_leaves_that_direction_dark(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera())
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept()
+    await call.wait_for_state("Connected")
+    to_alice = call.remote_participants[0].video_streams[0]
+    to_bob = bob_call.remote_participants[0].video_streams[0]
+    await to_bob.next_frame()
+    assert await frames_during(to_bob, 1.0) >= 20
+    assert not to_alice.is_available
+    assert to_alice.frames_received == 0
+    assert not bob_call.is_local_video_started
+
+
+async def test_reject_ends_the_callers_call_with_603(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier])
+    incoming = await bob.agent.wait_for_incoming_call()
+    await incoming.reject()
+    await call.wait_for_state("Disconnected")
+    assert call.call_end_reason is not None
+    assert (call.call_end_reason.code, call.call_end_reason.sub_code) == (603, 0)
+    reason = await incoming.wait_for_end()
+    assert (reason.code, reason.sub_code) == (603, 0)
+    assert alice.agent.calls == ()
+
+
+async def test_cancel_before_answer_is_487_for_the_callee(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier])
+    incoming = await bob.agent.wait_for_incoming_call()
+    await call.wait_for_state("Ringing")
+    await call.hang_up()
+    assert call.state is CallState.DISCONNECTED
+    assert call.call_end_reason is not None
+    assert call.call_end_reason.code == 0
+    reason = await incoming.wait_for_end()
+    assert (reason.code, reason.sub_code) == (487, 0)
+
+
+async def test_calling_an_unknown_user_ends_with_404(people: Factory) -> None:
+    alice = await people("Alice")
+    call = alice.agent.start_call(["8:acs:00000000-0000-0000-0000-000000000000_nobody"])
+    await call.wait_for_state("Disconnected")
+    assert call.call_end_reason is not None
+    assert (call.call_end_reason.code, call.call_end_reason.sub_code) == (404, 0)
+
+
+async def test_no_answer_before_the_ring_timeout_ends_with_408(people: Factory) -> None:
+    alice, bob = await people("Alice", ring_timeout=1.0), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier])
+    incoming = await bob.agent.wait_for_incoming_call()
+    await call.wait_for_state("Disconnected", timeout=5)
+    assert call.call_end_reason is not None
+    assert (call.call_end_reason.code, call.call_end_reason.sub_code) == (408, 0)
+    assert (await incoming.wait_for_end()).code == 408
+
+
+async def test_hang_up_ends_the_call_on_both_sides(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier])
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept()
+    await call.wait_for_state("Connected")
+    await bob_call.hang_up()
+    await call.wait_for_state("Disconnected")
+    assert call.call_end_reason is not None
+    assert call.call_end_reason.code == 0
+    assert "Bob hung up" in call.call_end_reason.message
+    assert bob_call.state is CallState.DISCONNECTED
+    assert bob.agent.calls == () == alice.agent.calls
