@@ -13,13 +13,15 @@ import asyncio
 import contextlib
 import fractions
 import time
+from collections import deque
 
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
+from av.audio.resampler import AudioResampler
 from av.video.reformatter import VideoReformatter
 
-from .frame_copy import own_audio_copy, own_video_copy
+from .frame_copy import own_video_copy
 from .microphones import AUDIO_TIME_BASE, FRAME_SAMPLES, SAMPLE_RATE, silent_frame
 from .synthetic_camera import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
 
@@ -122,6 +124,10 @@ class VideoFeedTrack(_Switchable):
 class AudioFeedTrack(_Switchable):
     """Audio from a microphone; silence when muted or when there is no microphone.
 
+    Whatever the microphone delivers (float or integer samples, any rate, any layout, any
+    frame size) leaves as 20 ms frames of s16 mono at 48 kHz: aiortc's Opus encoder takes
+    only s16, and its sender gives every packet of one frame the same RTP timestamp, so a
+    longer frame would arrive as duplicates.
     Timestamps count samples from the feed's start, so a new microphone continues the clock.
     """
 
@@ -132,20 +138,28 @@ class AudioFeedTrack(_Switchable):
         self.muted = False
         self._samples = 0
         self._start: float | None = None
+        self._resampler = _opus_input_resampler()
+        self._ready: deque[AudioFrame] = deque()
+
+    def attach(self, source: MediaStreamTrack | None) -> None:
+        self._resampler = _opus_input_resampler()
+        self._ready.clear()
+        super().attach(source)
 
     async def recv(self) -> AudioFrame:
-        while True:
+        while not self._ready:
             if self.readyState != "live":
                 raise MediaStreamError
             if self._source is None and not self._paused:
-                frame = await self._paced_silence()
-            else:
-                got = await self._next_source_frame()
-                if not isinstance(got, AudioFrame):
-                    continue
-                frame = got
-            break
-        frame = _silence_like(frame) if self.muted else own_audio_copy(frame)
+                self._ready.append(await self._paced_silence())
+                continue
+            got = await self._next_source_frame()
+            if isinstance(got, AudioFrame):
+                got.pts = None  # the resampler keeps its own count; a looping file restarts its pts
+                self._ready.extend(self._resampler.resample(got))
+        frame = self._ready.popleft()
+        if self.muted:
+            frame = _silence_like(frame)
         frame.pts = self._samples
         frame.time_base = fractions.Fraction(1, frame.sample_rate)
         self._samples += frame.samples
@@ -161,6 +175,10 @@ class AudioFeedTrack(_Switchable):
         frame = silent_frame()
         frame.time_base = AUDIO_TIME_BASE
         return frame
+
+
+def _opus_input_resampler() -> AudioResampler:
+    return AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE, frame_size=FRAME_SAMPLES)
 
 
 def _silence_like(frame: AudioFrame) -> AudioFrame:

@@ -23,7 +23,7 @@ async def video_call(people: Factory) -> tuple[Person, Person, Call, Call]:
 
 
 async def test_mute_sends_real_silence_and_tells_the_other_side(people: Factory) -> None:
-    alice, bob, call, bob_call = await video_call(people)
+    _alice, bob, call, bob_call = await video_call(people)
     seen_by_bob = bob_call.remote_participants[0]
     muted_events: list[bool] = []
     seen_by_bob.on("is_muted_changed", lambda event: muted_events.append(event.value))
@@ -41,7 +41,7 @@ async def test_mute_sends_real_silence_and_tells_the_other_side(people: Factory)
 
 
 async def test_stop_and_start_video_stops_and_resumes_frames(people: Factory) -> None:
-    alice, bob, call, bob_call = await video_call(people)
+    alice, _bob, call, bob_call = await video_call(people)
     stream = bob_call.remote_participants[0].video_streams[0]
     availability: list[bool] = []
     stream.on("is_available_changed", lambda event: availability.append(event.value))
@@ -61,7 +61,7 @@ async def test_stop_and_start_video_stops_and_resumes_frames(people: Factory) ->
 
 
 async def test_switch_camera_changes_what_the_other_side_receives(people: Factory) -> None:
-    alice, bob, call, bob_call = await video_call(people)
+    alice, _bob, call, bob_call = await video_call(people)
     stream = bob_call.remote_participants[0].video_streams[0]
     await eventually(lambda: (s := stream.latest_stamp()) is not None and s.camera == 1, what="camera 1 received")
     cameras = await alice.devices.get_cameras()
@@ -99,7 +99,7 @@ async def test_hold_stops_all_media_and_resume_restores_it(people: Factory) -> N
 
 
 async def test_controls_refuse_clearly_once_the_call_has_ended(people: Factory) -> None:
-    alice, bob, call, bob_call = await video_call(people)
+    _alice, _bob, call, bob_call = await video_call(people)
     await call.hang_up()
     with pytest.raises(LabkitError, match="ended"):
         await call.mute()

@@ -65,7 +65,9 @@ async def test_video_call_delivers_each_sides_synthetic_camera(people: Factory) 
     alice_picture, bob_picture = to_bob.latest_image(), to_alice.latest_image()
     assert alice_picture is not None
     assert bob_picture is not None
-    assert len({tuple(p) for p in alice_picture[240, ::40] // 64}) > len({tuple(p) for p in bob_picture[240, ::40] // 64})
+    assert len({tuple(p) for p in alice_picture[240, ::40] // 64}) > len(
+        {tuple(p) for p in bob_picture[240, ::40] // 64}
+    )
 
 
 async def test_accept_without_video_leaves_that_direction_dark(people: Factory) -> None:
