@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._version import __version__
 
@@ -27,17 +28,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
 
-    demo = commands.add_parser("demo", help="run the demo: sign in two agents and route a call between them")
-    demo.add_argument(
-        "--endpoint", default=None, help="use a running service (http://host:port) instead of an embedded one"
-    )
+    demo = commands.add_parser("demo", help="run the demo: a narrated video call between two agents")
+    demo.add_argument("--endpoint", default=None, help="a running service (http://host:port), not an embedded one")
+    demo.add_argument("--seconds", type=float, default=15.0, help="how long the call lasts (default 15)")
+    demo.add_argument("--group", type=int, default=0, metavar="N", help="a group call of N agents (2 to 9) instead")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="where pictures go (default demo-output/)")
 
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args.host, args.port, args.connection_string, quiet=args.quiet)
     from .demo import run_demo
 
-    return asyncio.run(run_demo(endpoint=args.endpoint))
+    return asyncio.run(run_demo(endpoint=args.endpoint, seconds=args.seconds, group=args.group, out=args.out))
 
 
 def _serve(host: str, port: int, connection_string: str | None, *, quiet: bool) -> int:

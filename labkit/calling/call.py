@@ -527,6 +527,9 @@ class Call(Emitter):
             )
             link.held = self._held
             self._links[user_id] = link
+            participant = self._participants.get(user_id)
+            if participant is not None:
+                participant._link = link
         return link
 
     def _on_track(self, user_id: str, track: MediaStreamTrack) -> None:

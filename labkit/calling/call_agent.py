@@ -95,7 +95,7 @@ class CallAgent(Emitter):
         self.ring_timeout = ring_timeout
         self.endpoint = endpoint
         self.display_name = display_name
-        self.identifier: CommunicationUserIdentifier | None = None
+        self._identifier: CommunicationUserIdentifier | None = None
         self._signaling = SignalingClient(endpoint, on_message=self._on_message, on_close=self._on_close)
         self._calls: dict[str, Call] = {}
         self._incoming: dict[str, IncomingCall] = {}
@@ -105,8 +105,15 @@ class CallAgent(Emitter):
         self._mic_listener = devices.on("selected_microphone_changed", self._on_microphone_changed)
 
     @property
+    def identifier(self) -> CommunicationUserIdentifier:
+        """This agent's user. ACS: the identity its token was issued to."""
+        if self._identifier is None:
+            raise LabkitError(ErrorCode.NOT_SIGNED_IN, "The agent has not signed in yet.")
+        return self._identifier
+
+    @property
     def user_id(self) -> str:
-        return self.identifier.id if self.identifier else ""
+        return self._identifier.id if self._identifier else ""
 
     @property
     def calls(self) -> tuple[Call, ...]:
@@ -204,7 +211,7 @@ class CallAgent(Emitter):
     async def _connect(self) -> None:
         token = await self._credential.get_token()
         signed_in = await self._signaling.connect(token, self.display_name)
-        self.identifier = CommunicationUserIdentifier(signed_in.user_id)
+        self._identifier = CommunicationUserIdentifier(signed_in.user_id)
         self.display_name = signed_in.display_name
         self._set_connection_state(ConnectionState.CONNECTED)
 

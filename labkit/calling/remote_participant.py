@@ -8,6 +8,8 @@ from aiortc import MediaStreamTrack
 
 from ..identity import CommunicationUserIdentifier
 from ..media.engine import MediaEngine
+from ..media.peer_link import PeerLink
+from ..media.rtp_counter import RtpReceiveCounter
 from ..media.sinks import AudioSink
 from ..media.speaker import Speaker
 from ..service.end_reasons import CallEndReason
@@ -48,6 +50,7 @@ class RemoteParticipant(Emitter):
         self._end_reason: CallEndReason | None = None
         self._video = RemoteVideoStream(engine, dispatcher, wire.display_name or wire.user_id)
         self._audio: AudioSink | None = None
+        self._link: PeerLink | None = None
         self._apply_state(wire)
 
     @property
@@ -82,6 +85,14 @@ class RemoteParticipant(Emitter):
     def call_end_reason(self) -> CallEndReason | None:
         """Why this participant left (set when ``state`` is ``Disconnected``)."""
         return self._end_reason
+
+    @property
+    def bytes_received(self) -> int:
+        """RTP bytes received from this participant so far, audio and video (labkit)."""
+        return sum(counter.bytes for counter in self._counters().values())
+
+    def _counters(self) -> dict[str, RtpReceiveCounter]:
+        return self._link.received if self._link is not None else {}
 
     def audio_level_dbfs(self) -> float:
         """Level of the audio received from this participant over the last 200 ms (labkit)."""

@@ -22,6 +22,7 @@ from aiortc import (
 from aiortc.sdp import candidate_from_sdp
 
 from ..service.protocol import IceCandidate, SessionDescription
+from .rtp_counter import RtpReceiveCounter
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,16 @@ class PeerLink:
         self._lock = asyncio.Lock()
         self._has_senders = False
         self.held = False
-        self.pc.on("track", on_track)
+        self.received: dict[str, RtpReceiveCounter] = {}
+        """Received RTP per kind ("audio", "video"), counted from the first packet on."""
+
+        def track_arrived(track: MediaStreamTrack) -> None:
+            for transceiver in self.pc.getTransceivers():
+                if transceiver.kind == track.kind and track.kind not in self.received:
+                    self.received[track.kind] = RtpReceiveCounter(transceiver.receiver)
+            on_track(track)
+
+        self.pc.on("track", track_arrived)
         self.pc.on("connectionstatechange", lambda: on_state(self.pc.connectionState))
 
     @property

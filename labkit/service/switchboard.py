@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from datetime import UTC, datetime
 
-from ..errors import ErrorCode, LabkitError
+from ..errors import ErrorCode, LabkitError, TokenError
 from ..identity import IdentityClient, TokenScope
 from ..states import RemoteParticipantState
 from . import end_reasons
@@ -110,6 +111,7 @@ class Switchboard:
     # --- handlers -------------------------------------------------------------------------
 
     def _start_call(self, agent: AgentConnection, msg: StartCall) -> None:
+        self._require_fresh_token(agent)
         self._require_voip(agent, "start calls")
         if msg.call_id in self.calls:
             raise LabkitError(ErrorCode.CALL_ID_IN_USE, f"Call id {msg.call_id} is already in use.", "Use a new GUID.")
@@ -132,6 +134,7 @@ class Switchboard:
         self._settle(call)
 
     def _join(self, agent: AgentConnection, msg: Join) -> None:
+        self._require_fresh_token(agent)
         call = self.calls.get(msg.group_id)
         if call is None:
             call = CallRecord(id=msg.group_id, caller_id=None, video=msg.video, group_id=msg.group_id, is_group=True)
@@ -158,6 +161,7 @@ class Switchboard:
             self._broadcast(call, ParticipantUpdated(call_id=call.id, participant=member.to_wire()))
 
     def _accept(self, agent: AgentConnection, msg: Accept) -> None:
+        self._require_fresh_token(agent)
         call, member = self._pending_member(agent, msg.call_id)
         member.stop_ringing()
         member.state = RemoteParticipantState.CONNECTED
@@ -377,6 +381,16 @@ class Switchboard:
         if member.is_connected:
             raise LabkitError(ErrorCode.NOT_INVITED, f"You are already connected to call {call_id}.")
         return call, member
+
+    def _require_fresh_token(self, agent: AgentConnection) -> None:
+        """A signed-in agent keeps its connection, but joins no call once its token has expired."""
+        assert agent.claims is not None
+        if agent.claims.expires_on <= datetime.now(UTC):
+            raise TokenError(
+                ErrorCode.TOKEN_EXPIRED,
+                "Your token expired after you signed in.",
+                "Sign in again with a fresh token from POST /api/token.",
+            )
 
     def _require_voip(self, agent: AgentConnection, action: str) -> None:
         assert agent.claims is not None

@@ -134,3 +134,20 @@ async def test_signing_in_again_replaces_the_old_connection(
     assert (await second.expect("pong"))["ref"] == "x"
     await first.close()
     await second.close()
+
+
+async def test_a_token_that_expires_after_sign_in_cannot_start_or_join_calls(
+    service: EmbeddedService, identity: LocalIdentityClient, bob: AgentSocket
+) -> None:
+    user = identity.create_user()
+    token = identity.get_token(user, ["voip"], token_expires_in=timedelta(seconds=2))
+    agent = await AgentSocket.signed_in(service.url, "Short", token=token.token)
+    await asyncio.sleep(2.5)
+    await agent.send(type="start-call", callId=new_call_id(), participants=[bob.user_id])
+    await agent.expect_error("token-expired")
+    await agent.send(type="join", groupId=new_call_id())
+    await agent.expect_error("token-expired")
+    await agent.send(type="ping", ref="still")
+    assert (await agent.expect("pong"))["ref"] == "still"  # the connection itself stays up
+    await bob.nothing_for(0.2)
+    await agent.close()

@@ -1,0 +1,29 @@
+"""Counting what arrives: aiortc's ``getStats()`` has no received byte count, so we count at the receiver.
+
+The DTLS transport hands each decrypted RTP packet to ``receiver._handle_rtp_packet``; a
+counter wraps that one method of one receiver instance (no class is patched) and adds the
+packet's size before passing it on. The cost is an addition per packet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiortc import RTCRtpReceiver
+
+
+class RtpReceiveCounter:
+    """Packets and bytes (RTP payload plus padding) received by one ``RTCRtpReceiver``."""
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        self.packets = 0
+        self.bytes = 0
+        inner: Callable[..., Awaitable[None]] = receiver._handle_rtp_packet
+
+        async def counted(packet: Any, arrival_time_ms: int) -> None:
+            self.packets += 1
+            self.bytes += len(packet.payload) + packet.padding_size
+            await inner(packet, arrival_time_ms=arrival_time_ms)
+
+        receiver._handle_rtp_packet = counted  # type: ignore[method-assign]
