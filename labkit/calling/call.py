@@ -7,7 +7,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.contrib.media import MediaRelay
 
 from ..errors import ErrorCode, LabkitError, TokenError
@@ -226,6 +226,16 @@ class Call(Emitter):
                 raise TimeoutError(f"{count} participants {wanted.value} did not happen within {timeout:g} s")
             await asyncio.sleep(0.02)
         return ready()
+
+    def peer_connection(self, participant: RemoteParticipant | str) -> RTCPeerConnection | None:
+        """The aiortc ``RTCPeerConnection`` to ``participant``, for looking under the hood (labkit).
+
+        Read its ``localDescription.sdp``, ``remoteDescription.sdp``, ``connectionState`` or
+        ``getTransceivers()``. Changing it behind the call's back is not supported.
+        """
+        user_id = participant.user_id if isinstance(participant, RemoteParticipant) else participant
+        link = self._links.get(user_id)
+        return link.pc if link is not None else None
 
     def _link_state(self, user_id: str) -> str:
         link = self._links.get(user_id)
