@@ -27,7 +27,8 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
         for cell in notebook.cells
         if cell.cell_type == "code"
         for output in cell.get("outputs", [])
-        if output.get("output_type") == "error" or output.get("name") == "stderr" and "Traceback" in output.get("text", "")
+        if output.get("output_type") == "error"
+        or (output.get("name") == "stderr" and "Traceback" in output.get("text", ""))
     ]
     assert not errors, errors
     images = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]

@@ -51,6 +51,7 @@ class RemoteParticipant(Emitter):
         self._video = RemoteVideoStream(engine, dispatcher, wire.display_name or wire.user_id)
         self._audio: AudioSink | None = None
         self._link: PeerLink | None = None
+        self._final_bytes = 0
         self._apply_state(wire)
 
     @property
@@ -89,6 +90,8 @@ class RemoteParticipant(Emitter):
     @property
     def bytes_received(self) -> int:
         """RTP bytes received from this participant so far, audio and video (labkit)."""
+        if self._link is None:
+            return self._final_bytes
         return sum(counter.bytes for counter in self._counters().values())
 
     def _counters(self) -> dict[str, RtpReceiveCounter]:
@@ -144,6 +147,8 @@ class RemoteParticipant(Emitter):
 
     async def leave(self, reason: CallEndReason) -> None:
         self._end_reason = reason
+        self._final_bytes = self.bytes_received
+        self._link = None  # a participant kept by the user must not keep the peer connection alive
         await self._video.close()
         if self._audio is not None:
             await self._audio.stop()

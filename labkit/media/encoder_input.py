@@ -1,35 +1,47 @@
-"""Frames of its own for each encoder.
+"""Frames of its own for each encoder, on a clock of its own.
 
 aiortc encodes in executor threads. A frame fanned out to several peer connections (a
-group call) would be converted and stamped by several encoders at once, and PyAV's
-per-frame converter is not thread-safe (that crashes). This track sits in front of one
-sender and copies each frame on the engine thread, so nothing that reaches an encoder is shared.
+group call) or shared with a preview would be converted and stamped by several threads
+at once, and PyAV's per-frame converter is not thread-safe (that crashes). This track sits
+in front of one sender. It converts each frame into a private yuv420p copy with a
+converter of its own (in an executor thread, as aiortc's encoder would), and stamps it on
+its own continuous 90 kHz clock, so a camera switch or a pause never sends time backwards.
 """
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 from aiortc import MediaStreamTrack
 from av import AudioFrame, VideoFrame
 from av.video.reformatter import VideoReformatter
 
 from .frame_copy import own_audio_copy, own_video_copy
+from .synthetic_camera import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
 
 
 class EncoderInputTrack(MediaStreamTrack):
-    """Private copies of ``source``'s frames for one RTP sender."""
+    """Private, restamped copies of ``source``'s frames for one RTP sender."""
 
     def __init__(self, source: MediaStreamTrack) -> None:
         super().__init__()
         self.kind = source.kind
         self._source = source
         self._reformatter = VideoReformatter()
+        self._start = time.monotonic()
+        self._last_pts = -1
 
     async def recv(self) -> VideoFrame | AudioFrame:
         frame = await self._source.recv()
-        if isinstance(frame, VideoFrame):
-            return own_video_copy(frame, self._reformatter)
-        assert isinstance(frame, AudioFrame)
-        return own_audio_copy(frame)
+        if isinstance(frame, AudioFrame):
+            return own_audio_copy(frame)  # the audio feed's clock is already continuous
+        assert isinstance(frame, VideoFrame)
+        copy = await asyncio.get_running_loop().run_in_executor(None, own_video_copy, frame, self._reformatter)
+        pts = max(self._last_pts + 1, int((time.monotonic() - self._start) * VIDEO_CLOCK_RATE))
+        self._last_pts = pts
+        copy.pts, copy.time_base = pts, VIDEO_TIME_BASE
+        return copy
 
     def stop(self) -> None:
         super().stop()

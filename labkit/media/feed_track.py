@@ -1,10 +1,10 @@
-"""Feed tracks: what a sender encodes, on a clock of its own, whatever feeds it.
+"""Feed tracks: a call's audio and video, whatever feeds them.
 
 aiortc's VP8 encoder breaks for good if a track's timestamps jump back (for example when
 ``replaceTrack`` swaps in a track whose clock restarts at 0). labkit never swaps a
-sender's track. Each call sends a feed track whose source can be attached, detached
-(video off), paused (hold) or, for audio, muted, and whose timestamps keep counting
-from the feed's own start.
+sender's track. Each call sends feed tracks whose source can be attached, detached
+(video off), paused (hold) or, for audio, muted; the timestamps the encoder sees come
+from clocks that never restart (the audio feed's sample count, the video encoder input's).
 """
 
 from __future__ import annotations
@@ -19,11 +19,8 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 from av.audio.resampler import AudioResampler
-from av.video.reformatter import VideoReformatter
 
-from .frame_copy import own_video_copy
 from .microphones import AUDIO_TIME_BASE, FRAME_SAMPLES, SAMPLE_RATE, silent_frame
-from .synthetic_camera import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
 
 
 class _Switchable(MediaStreamTrack):
@@ -94,31 +91,27 @@ class _Switchable(MediaStreamTrack):
 
 
 class VideoFeedTrack(_Switchable):
-    """Video from an attachable source, restamped on a continuous 90 kHz clock."""
+    """Video from an attachable, pausable source, passed on untouched.
+
+    The frames may be shared (one camera feeds every call and preview), so nothing here
+    changes them; each sender's ``EncoderInputTrack`` makes its own copy and stamps it on
+    its own continuous clock.
+    """
 
     kind = "video"
 
     def __init__(self) -> None:
         super().__init__()
-        self._start = time.monotonic()
-        self._last_pts = -1
         self.frames_sent = 0
-        self._reformatter = VideoReformatter()
 
     async def recv(self) -> VideoFrame:
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
-            shared = await self._next_source_frame()
-            if isinstance(shared, VideoFrame):
-                break
-        frame = own_video_copy(shared, self._reformatter)  # the source's frame may be others' too
-        pts = max(self._last_pts + 1, int((time.monotonic() - self._start) * VIDEO_CLOCK_RATE))
-        self._last_pts = pts
-        frame.pts = pts
-        frame.time_base = VIDEO_TIME_BASE
-        self.frames_sent += 1
-        return frame
+            frame = await self._next_source_frame()
+            if isinstance(frame, VideoFrame):
+                self.frames_sent += 1
+                return frame
 
 
 class AudioFeedTrack(_Switchable):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import functools
 import time
 from datetime import datetime
 
@@ -27,16 +28,21 @@ _BAR_COLOURS = np.array(
 )
 
 
+@functools.lru_cache(maxsize=8)
 def _background(pattern: str, width: int, height: int) -> npt.NDArray[np.uint8]:
-    """One tile of the pattern, twice as wide as the frame so that it can scroll."""
+    """One tile of the pattern, twice as wide as the frame so that it can scroll (computed once)."""
     if pattern == "bars":
         columns = (np.arange(2 * width) * len(_BAR_COLOURS) // width) % len(_BAR_COLOURS)
-        return np.broadcast_to(_BAR_COLOURS[columns][None, :, :], (height, 2 * width, 3)).copy()
-    square = max(8, height // 8)
-    ys, xs = np.mgrid[0:height, 0 : 2 * width]
-    checker = ((ys // square + xs // square) % 2).astype(np.uint8)
-    image = np.empty((height, 2 * width, 3), dtype=np.uint8)
-    image[...] = np.where(checker[..., None] == 1, [40, 60, 160], [230, 200, 60]).astype(np.uint8)
+        image = np.broadcast_to(_BAR_COLOURS[columns][None, :, :], (height, 2 * width, 3)).copy()
+    else:
+        square = max(8, height // 8)
+        palette = np.array([[230, 200, 60], [40, 60, 160]], dtype=np.uint8)
+        parity = (np.arange(2 * width) // square) % 2
+        rows = (palette[parity], palette[1 - parity])  # the only two distinct rows
+        image = np.empty((height, 2 * width, 3), dtype=np.uint8)
+        for top in range(0, height, square):
+            image[top : top + square] = rows[(top // square) % 2]
+    image.setflags(write=False)  # shared by every camera with this pattern and size
     return image
 
 
