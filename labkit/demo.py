@@ -126,6 +126,8 @@ def _save_remote_views(members: list[Member], path: Path) -> Path:
 
 
 async def _with_stats(members: list[Member], timeline: Timeline, script: Callable[[], Awaitable[None]]) -> None:
+    """Run ``script`` while printing a stats line a second; dispose every member's client after."""
+
     async def report() -> None:
         while True:
             await asyncio.sleep(1.0)
@@ -138,6 +140,8 @@ async def _with_stats(members: list[Member], timeline: Timeline, script: Callabl
         await script()
     finally:
         reporter.cancel()
+        for member in members:
+            await member.client.dispose()
 
 
 async def _one_to_one(endpoint: str, seconds: float, out: Path, timeline: Timeline) -> Path:
@@ -184,11 +188,7 @@ async def _one_to_one(endpoint: str, seconds: float, out: Path, timeline: Timeli
         reason = bob.call.call_end_reason
         timeline.say("Bob", f"call ended: {reason.code}/{reason.sub_code} {reason.message}" if reason else "call ended")
 
-    try:
-        await _with_stats(members, timeline, script)
-    finally:
-        for member in members:
-            await member.client.dispose()
+    await _with_stats(members, timeline, script)
     return out / "remote-views.png"
 
 
@@ -215,11 +215,7 @@ async def _group(endpoint: str, size: int, seconds: float, out: Path, timeline: 
             assert member.call is not None
             await member.call.hang_up()
 
-    try:
-        await _with_stats(members, timeline, script)
-    finally:
-        for member in members:
-            await member.client.dispose()
+    await _with_stats(members, timeline, script)
     return out / "remote-views.png"
 
 

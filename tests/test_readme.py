@@ -19,7 +19,8 @@ def test_the_first_call_example_runs(tmp_path: Path) -> None:
     script.write_text(
         "import asyncio\n\nasync def main():\n"
         + body
-        + "    await alice_client.dispose()\n    await bob_client.dispose()\n    service.stop()\n\nasyncio.run(main())\n"
+        + "    await alice_client.dispose()\n    await bob_client.dispose()\n    service.stop()\n"
+        + "\nasyncio.run(main())\n"
     )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -35,6 +35,17 @@ async def ring(caller: AgentSocket, *callees: AgentSocket, video: bool = True, *
     return call_id
 
 
+async def connect_all(caller: AgentSocket, *callees: AgentSocket) -> str:
+    """Caller rings the callees and each accepts in turn; every roster and update is consumed."""
+    call_id = await ring(caller, *callees)
+    for number, callee in enumerate(callees):
+        await callee.send(type="accept", callId=call_id)
+        await callee.expect("roster")
+        for earlier in (caller, *callees[:number]):
+            assert (await earlier.expect("participant-updated"))["participant"]["userId"] == callee.user_id
+    return call_id
+
+
 async def test_invite_accept_and_sdp_exchange(alice: AgentSocket, bob: AgentSocket) -> None:
     call_id = await ring(alice, bob)
     await bob.send(type="accept", callId=call_id, video=True, ref="a1")
@@ -216,13 +227,7 @@ async def test_add_and_remove_participant(alice: AgentSocket, bob: AgentSocket, 
 
 
 async def test_hang_up_for_everyone(alice: AgentSocket, bob: AgentSocket, carol: AgentSocket) -> None:
-    call_id = await ring(alice, bob, carol)
-    for callee in (bob, carol):
-        await callee.send(type="accept", callId=call_id)
-        await callee.expect("roster")
-    await alice.expect("participant-updated")
-    await alice.expect("participant-updated")
-    await bob.expect("participant-updated")
+    call_id = await connect_all(alice, bob, carol)
     await bob.send(type="hang-up", callId=call_id, forEveryone=True)
     assert reason(await bob.expect("call-ended")) == (0, 0)
     for other in (alice, carol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..agent_socket import AgentSocket
-from .test_call_routing import reason, ring
+from .test_call_routing import connect_all, reason, ring
 
 
 async def test_a_vanished_peer_ends_a_1to1_call_with_a_network_reason(alice: AgentSocket, bob: AgentSocket) -> None:
@@ -21,13 +21,7 @@ async def test_a_vanished_peer_ends_a_1to1_call_with_a_network_reason(alice: Age
 async def test_a_vanished_member_leaves_a_group_call_that_goes_on(
     alice: AgentSocket, bob: AgentSocket, carol: AgentSocket
 ) -> None:
-    call_id = await ring(alice, bob, carol)
-    for callee in (bob, carol):
-        await callee.send(type="accept", callId=call_id)
-        await callee.expect("roster")
-    await alice.expect("participant-updated")
-    await alice.expect("participant-updated")
-    await bob.expect("participant-updated")
+    call_id = await connect_all(alice, bob, carol)
     await carol.close()
     for member in (alice, bob):
         left = await member.expect("participant-left")
