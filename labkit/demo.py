@@ -98,10 +98,10 @@ def _stats_line(members: list[Member], seconds: float) -> str:
         for participant in member.call.remote_participants:
             stream = participant.video_streams[0]
             total = participant.bytes_received
-            previous = member.last_bytes.get(participant.user_id, total)
+            previous = member.last_bytes.get(participant.user_id)
             member.last_bytes[participant.user_id] = total
-            kbps = (total - previous) * 8 / 1000 / seconds
-            parts.append(f"{participant.display_name}→{member.name} {stream.frame_rate:4.0f} fps {kbps:6.0f} kbps")
+            kbps = f"{(total - previous) * 8 / 1000 / seconds:6.0f}" if previous is not None else "     -"
+            parts.append(f"{participant.display_name}→{member.name} {stream.frame_rate:4.0f} fps {kbps} kbps")
     return " | ".join(parts)
 
 

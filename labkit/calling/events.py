@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
+from ..media.engine import THREAD_NAME as ENGINE_THREAD
+
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Any]
@@ -37,7 +39,7 @@ class EventDispatcher:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        if threading.current_thread().name != "labkit-engine":
+        if threading.current_thread().name != ENGINE_THREAD:
             self.loop = loop
 
     def deliver(self, emitter: Emitter, name: str, event: object) -> None:
