@@ -17,6 +17,7 @@ from .calling import (
     CallAgent,
     CallClient,
     DeviceManager,
+    Features,
     LocalVideoStream,
     RemoteParticipant,
     RemoteParticipantState,
@@ -25,6 +26,7 @@ from .calling import (
 from .media.rgb import rgb_image
 from .service import start_service
 from .service.client import request_token
+from .stats.plots import save_plot
 
 TILE = (320, 240)
 
@@ -165,6 +167,7 @@ async def _one_to_one(endpoint: str, seconds: float, out: Path, timeline: Timeli
         bob.call = await incoming.accept(video_options=LocalVideoStream((await bob.devices.get_cameras())[1]))
         timeline.watch_call("Bob", bob.call)
         await alice.call.wait_for_state("Connected")
+        collector = alice.call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
         await pause(2.5)
         await alice.call.mute()
         await pause(1.5)
@@ -183,6 +186,9 @@ async def _one_to_one(endpoint: str, seconds: float, out: Path, timeline: Timeli
         await pause(2.5)
         picture = _save_remote_views(members, out / "remote-views.png")
         timeline.say("demo", f"wrote {picture} (each side's last remote frame)")
+        await collector.dispose()
+        timeline.say("demo", f"wrote {save_plot(collector, out / 'call-stats.png')} (Alice's view of the call)")
+        timeline.say("demo", f"wrote {collector.to_csv(out / 'call-stats.csv')} ({len(collector.rows())} rows)")
         await alice.call.hang_up()
         await bob.call.wait_for_state("Disconnected")
         reason = bob.call.call_end_reason

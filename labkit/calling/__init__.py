@@ -11,6 +11,7 @@ from .call_client import CallClient
 from .call_options import AudioOptions, VideoOptions
 from .device_manager import DeviceAccess, DeviceManager
 from .events import CollectionUpdated, ValueChanged
+from .features import Features
 from .incoming_call import CallerInfo, IncomingCall
 from .local_video_stream import LocalVideoStream
 from .remote_participant import RemoteParticipant
@@ -34,6 +35,7 @@ __all__ = [
     "ConnectionState",
     "DeviceAccess",
     "DeviceManager",
+    "Features",
     "IncomingCall",
     "IncomingCallEvent",
     "LocalVideoStream",

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.contrib.media import MediaRelay
 
 from ..errors import ErrorCode, LabkitError, TokenError
 from ..identity import CommunicationUserIdentifier
+from ..media.devices import VideoDeviceInfo
 from ..media.encoder_input import EncoderInputTrack
 from ..media.feed_track import AudioFeedTrack, VideoFeedTrack
 from ..media.peer_link import PeerLink
@@ -34,6 +36,7 @@ from ..service.protocol import (
 )
 from ..states import CallDirection, CallState, RemoteParticipantState
 from .events import CollectionUpdated, Emitter, ValueChanged
+from .features import Features, create_feature
 from .local_video_stream import LocalVideoStream
 from .remote_participant import RemoteParticipant
 
@@ -94,6 +97,9 @@ class Call(Emitter):
         self._relays: tuple[MediaRelay, MediaRelay] | None = None
         self._video_proxy: MediaStreamTrack | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self.media_events: list[tuple[float, str]] = []
+        """(time.monotonic(), label) of each mute, video on/off, hold/resume, camera switch, join and leave (labkit)."""
+        self._features: dict[Features, object] = {}
         self._finishing = False
         self._ended = asyncio.Event()
 
@@ -184,6 +190,21 @@ class Call(Emitter):
             user_id = participant.id if isinstance(participant, CommunicationUserIdentifier) else str(participant)
         await self._run(self._send(RemoveParticipant(call_id=self.id, user_id=user_id)))
 
+    def feature(self, feature: Features) -> Any:
+        """An extended feature of the call. ACS: ``call.feature(Features.X)``.
+
+        ``Features.MEDIA_STATS`` gives the media statistics feature (``create_collector``).
+        """
+        if feature not in self._features:
+            self._features[feature] = create_feature(feature, self)
+        return self._features[feature]
+
+    def _mark(self, label: str) -> None:
+        self.media_events.append((time.monotonic(), label))
+
+    def _on_camera_switch(self, camera: VideoDeviceInfo) -> None:
+        self._mark("switch camera")
+
     # --- waiting (labkit) -----------------------------------------------------------------
 
     async def wait_for_state(self, state: CallState | str, timeout: float = 10.0) -> None:
@@ -264,6 +285,7 @@ class Call(Emitter):
         self._video_feed = VideoFeedTrack()
         if self._video_stream is not None:
             self._video_proxy = self._video_stream.subscribe()
+            self._video_stream.on_switch(self._on_camera_switch)
             self._video_feed.attach(self._video_proxy)
         self._relays = (MediaRelay(), MediaRelay())
         self._ticker = asyncio.get_running_loop().create_task(self._tick(), name=f"labkit-call-ticker {self.id[:8]}")
@@ -355,8 +377,13 @@ class Call(Emitter):
                 if source is not None and feed is self._audio_feed:
                     source.stop()
         if self._video_stream is not None and self._video_proxy is not None:
+            self._video_stream.off_switch(self._on_camera_switch)
             self._video_stream.unsubscribe(self._video_proxy)
             self._video_proxy = None
+        for feature in self._features.values():
+            dispose = getattr(feature, "_on_call_ended", None)
+            if dispose is not None:
+                dispose()
         if participants:
             self._emit("remote_participants_updated", CollectionUpdated(removed=tuple(participants)))
         previous, self._state = self._state, CallState.DISCONNECTED
@@ -370,6 +397,7 @@ class Call(Emitter):
         if muted == self._is_muted:
             return
         self._is_muted = muted
+        self._mark("muted" if muted else "unmuted")
         if self._audio_feed is not None:
             self._audio_feed.muted = muted
         self._emit("is_muted_changed", ValueChanged(muted, not muted))
@@ -381,9 +409,12 @@ class Call(Emitter):
         old_stream, old_proxy = self._video_stream, self._video_proxy
         self._video_stream = stream
         self._video_proxy = stream.subscribe()
+        stream.on_switch(self._on_camera_switch)
+        self._mark("video on")
         if self._video_feed is not None:
             self._video_feed.attach(self._video_proxy)
         if old_stream is not None and old_proxy is not None:
+            old_stream.off_switch(self._on_camera_switch)
             old_stream.unsubscribe(old_proxy)
         removed = (old_stream,) if old_stream is not None else ()
         self._emit("local_video_streams_updated", CollectionUpdated(added=(stream,), removed=removed))
@@ -396,8 +427,10 @@ class Call(Emitter):
         if self._video_feed is not None:
             self._video_feed.attach(None)
         if self._video_proxy is not None:
+            current.off_switch(self._on_camera_switch)
             current.unsubscribe(self._video_proxy)
         self._video_stream, self._video_proxy = None, None
+        self._mark("video off")
         self._emit("local_video_streams_updated", CollectionUpdated(removed=(current,)))
         await self._send(UpdateState(call_id=self.id, is_video_on=False))
 
@@ -409,6 +442,7 @@ class Call(Emitter):
                 ErrorCode.NOT_IN_CALL, f"Only a connected call can be held; this one is {self._state.value}."
             )
         self._held = held
+        self._mark("hold" if held else "resume")
         for feed in (self._audio_feed, self._video_feed):
             if feed is not None:
                 feed.pause(held)
@@ -476,6 +510,7 @@ class Call(Emitter):
             return
         participant = RemoteParticipant(self._engine, self._dispatcher, wire)
         self._participants[wire.user_id] = participant
+        self._mark(f"{participant.display_name or 'someone'} joined")
         self._emit("remote_participants_updated", CollectionUpdated(added=(participant,)))
         self._update_ringing()
 
@@ -484,7 +519,10 @@ class Call(Emitter):
         if participant is None:
             self._add_participant(wire)
             return
+        was_on_hold = participant.is_on_hold
         participant.update(wire)
+        if participant.is_on_hold != was_on_hold:
+            self._mark(f"{participant.display_name} {'holds' if participant.is_on_hold else 'resumes'}")
         self._update_ringing()
         self._update_hold_state()
 
@@ -500,6 +538,7 @@ class Call(Emitter):
         if link is not None:
             await link.close()
         if participant is not None:
+            self._mark(f"{participant.display_name or 'someone'} left")
             self._agent._speaker_forget(user_id)
             await participant.leave(reason)
             self._emit("remote_participants_updated", CollectionUpdated(removed=(participant,)))

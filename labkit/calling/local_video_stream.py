@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaRelay
 
@@ -27,6 +29,7 @@ class LocalVideoStream:
         self._feed: VideoFeedTrack | None = None
         self._relay: MediaRelay | None = None
         self._subscribers: set[MediaStreamTrack] = set()
+        self._switch_listeners: list[Callable[[VideoDeviceInfo], None]] = []
 
     @property
     def source(self) -> VideoDeviceInfo:
@@ -52,6 +55,8 @@ class LocalVideoStream:
 
         await engine.run(switch())
         self._source = camera
+        for listener in list(self._switch_listeners):
+            engine.call_soon(listener, camera)
 
     # --- engine side ----------------------------------------------------------------------
 
@@ -65,6 +70,14 @@ class LocalVideoStream:
         proxy = self._relay.subscribe(self._feed, buffered=False)
         self._subscribers.add(proxy)
         return proxy
+
+    def on_switch(self, listener: Callable[[VideoDeviceInfo], None]) -> None:
+        """Call ``listener(camera)`` on the engine thread after each ``switch_source`` (labkit)."""
+        self._switch_listeners.append(listener)
+
+    def off_switch(self, listener: Callable[[VideoDeviceInfo], None]) -> None:
+        if listener in self._switch_listeners:
+            self._switch_listeners.remove(listener)
 
     def unsubscribe(self, proxy: MediaStreamTrack) -> None:
         """Release a subscription (engine thread); the camera closes after the last one."""

@@ -31,6 +31,10 @@ class EncoderInputTrack(MediaStreamTrack):
         self._reformatter = VideoReformatter()
         self._start = time.monotonic()
         self._last_pts = -1
+        self.frames = 0
+        """Frames handed to the encoder so far."""
+        self.frame_size = (0, 0)
+        """(width, height) of the last one."""
 
     async def recv(self) -> VideoFrame | AudioFrame:
         frame = await self._source.recv()
@@ -41,6 +45,8 @@ class EncoderInputTrack(MediaStreamTrack):
         pts = max(self._last_pts + 1, int((time.monotonic() - self._start) * VIDEO_CLOCK_RATE))
         self._last_pts = pts
         copy.pts, copy.time_base = pts, VIDEO_TIME_BASE
+        self.frames += 1
+        self.frame_size = (copy.width, copy.height)
         return copy
 
     def stop(self) -> None:

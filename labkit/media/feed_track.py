@@ -20,6 +20,7 @@ from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 from av.audio.resampler import AudioResampler
 
+from .audio_level import SILENCE_DBFS, LevelMeter, audio_level_dbfs
 from .microphones import AUDIO_TIME_BASE, FRAME_SAMPLES, SAMPLE_RATE, silent_frame
 
 
@@ -133,6 +134,8 @@ class AudioFeedTrack(_Switchable):
         self._start: float | None = None
         self._resampler = _opus_input_resampler()
         self._ready: deque[AudioFrame] = deque()
+        self.input_meter = LevelMeter()
+        """The microphone's level (before muting), over the last 200 ms."""
 
     def attach(self, source: MediaStreamTrack | None) -> None:
         self._resampler = _opus_input_resampler()
@@ -151,6 +154,7 @@ class AudioFeedTrack(_Switchable):
                 got.pts = None  # the resampler keeps its own count; a looping file restarts its pts
                 self._ready.extend(self._resampler.resample(got))
         frame = self._ready.popleft()
+        self.input_meter.add(audio_level_dbfs(frame) if self._source is not None else SILENCE_DBFS)
         if self.muted:
             frame = _silence_like(frame)
         frame.pts = self._samples

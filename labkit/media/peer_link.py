@@ -47,6 +47,8 @@ class PeerLink:
         self.remote_id = remote_id
         self.pc = RTCPeerConnection(configuration)
         self._tracks = {"audio": audio, "video": video}
+        self.inputs = self._tracks
+        """What each sender encodes, by kind (the call's encoder inputs)."""
         self._send_signal = send_signal
         self._lock = asyncio.Lock()
         self._has_senders = False

@@ -14,16 +14,21 @@ from aiortc import RTCRtpReceiver
 
 
 class RtpReceiveCounter:
-    """Packets and bytes (RTP payload plus padding) received by one ``RTCRtpReceiver``."""
+    """Packets, bytes (RTP payload plus padding) and frames received by one ``RTCRtpReceiver``.
+
+    A video frame ends with the packet whose marker bit is set, so ``frames`` counts those.
+    """
 
     def __init__(self, receiver: RTCRtpReceiver) -> None:
         self.packets = 0
         self.bytes = 0
+        self.frames = 0
         inner: Callable[..., Awaitable[None]] = receiver._handle_rtp_packet
 
         async def counted(packet: Any, arrival_time_ms: int) -> None:
             self.packets += 1
             self.bytes += len(packet.payload) + packet.padding_size
+            self.frames += packet.marker
             await inner(packet, arrival_time_ms=arrival_time_ms)
 
         receiver._handle_rtp_packet = counted  # type: ignore[method-assign]

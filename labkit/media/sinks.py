@@ -57,18 +57,26 @@ class _Sink:
             await self._task
 
 
+FREEZE_MIN_GAP = 0.150
+"""A gap counts as a freeze if it exceeds both 3 average frame intervals and that average plus 150 ms (W3C)."""
+
+
 class VideoSink(_Sink):
-    """Keeps the latest decoded frame of a remote video track, and reports size changes."""
+    """Keeps the latest decoded frame of a remote video track, reports size changes, and times freezes."""
 
     def __init__(self, track: MediaStreamTrack, name: str, on_size: Callable[[int, int], None] | None = None) -> None:
         self.latest: VideoFrame | None = None
         self.size: tuple[int, int] = (0, 0)
+        self.total_freeze_duration = 0.0
+        self.longest_freeze_duration = 0.0
+        self._intervals: deque[float] = deque(maxlen=30)
         self._on_size = on_size
         self._waiters: list[asyncio.Future[VideoFrame]] = []
         super().__init__(track, name)
 
     def _on_frame(self, frame: object) -> None:
         assert isinstance(frame, VideoFrame)
+        self._time_freezes()
         self.latest = frame
         size = (frame.width, frame.height)
         if size != self.size:
@@ -79,6 +87,18 @@ class VideoSink(_Sink):
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(frame)
+
+    def _time_freezes(self) -> None:
+        if len(self._arrivals) < 2:
+            return
+        gap = self._arrivals[-1] - self._arrivals[-2]
+        if self._intervals:
+            average = sum(self._intervals) / len(self._intervals)
+            if gap > max(3 * average, average + FREEZE_MIN_GAP):
+                self.total_freeze_duration += gap
+                self.longest_freeze_duration = max(self.longest_freeze_duration, gap)
+                return  # a freeze does not count towards the average
+        self._intervals.append(gap)
 
     async def next_frame(self) -> VideoFrame:
         """The next frame to arrive."""

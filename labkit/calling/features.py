@@ -1,0 +1,24 @@
+"""Extended call features. ACS: ``Features`` and ``call.feature(...)``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .call import Call
+
+
+class Features(StrEnum):
+    """ACS: ``Features.MediaStats``."""
+
+    MEDIA_STATS = "MediaStats"
+
+
+def create_feature(feature: Features, call: Call) -> Any:
+    """The feature object for ``call`` (the stats layer provides them)."""
+    if feature is Features.MEDIA_STATS:
+        from ..stats.media_stats_feature import MediaStatsFeature
+
+        return MediaStatsFeature(call)
+    raise ValueError(f"unknown feature {feature!r}; the features are: {', '.join(f.value for f in Features)}")

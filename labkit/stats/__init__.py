@@ -1,0 +1,20 @@
+"""Call statistics: the media stats collector and, in ``labkit.stats.plots``, matplotlib figures."""
+
+from __future__ import annotations
+
+from .collector import COLUMNS, MediaStatsCollector, MediaStatsReport, MediaStatsSample, MediaStatsSummary
+from .media_stats_feature import MediaStatsFeature
+from .metrics import METRICS, RAW_TO_DERIVED, Direction, Kind
+
+__all__ = [
+    "COLUMNS",
+    "METRICS",
+    "RAW_TO_DERIVED",
+    "Direction",
+    "Kind",
+    "MediaStatsCollector",
+    "MediaStatsFeature",
+    "MediaStatsReport",
+    "MediaStatsSample",
+    "MediaStatsSummary",
+]
