@@ -63,6 +63,7 @@ class DeviceManager(Emitter):
             self._add_speaker(speaker)
         self._selected_microphone = next(iter(self._microphones.values())).info
         self._selected_speaker = next(iter(self._speakers.values())).info
+        self._no_speaker = devices.null_speaker().speaker  # where audio goes once every speaker is gone
 
     # --- ACS surface ----------------------------------------------------------------------
 
@@ -106,35 +107,47 @@ class DeviceManager(Emitter):
 
     # --- labkit additions -----------------------------------------------------------------
 
-    def add_file_camera(self, path: str | Path, name: str | None = None) -> VideoDeviceInfo:
-        """A video file (anything PyAV reads) as a looping camera."""
-        camera = devices.file_camera(path, name)
+    def add_file_camera(self, path: str | Path, name: str | None = None, *, loop: bool = True) -> VideoDeviceInfo:
+        """A video file (anything PyAV reads) as a camera that loops (or plays once, ``loop=False``)."""
+        camera = devices.file_camera(path, name, loop=loop)
         camera.info = VideoDeviceInfo(f"{camera.info.id}:{self.tag}", camera.info.name, camera.info.device_type)
         self._add_camera(camera)
         self._emit("video_devices_updated", CollectionUpdated(added=(camera.info,)))
         return camera.info
 
-    def add_file_microphone(self, path: str | Path, name: str | None = None) -> AudioDeviceInfo:
-        """An audio file (anything PyAV reads) as a looping microphone."""
-        microphone = devices.file_microphone(path, name)
+    def add_file_microphone(self, path: str | Path, name: str | None = None, *, loop: bool = True) -> AudioDeviceInfo:
+        """An audio file (anything PyAV reads) as a microphone that loops (or plays once, ``loop=False``)."""
+        microphone = devices.file_microphone(path, name, loop=loop)
         self._add_microphone(microphone)
         self._emit("audio_devices_updated", CollectionUpdated(added=(microphone.info,)))
         return microphone.info
 
     def remove_device(self, device: VideoDeviceInfo | AudioDeviceInfo) -> None:
-        """Forget a device added with ``add_file_camera`` or ``add_file_microphone``."""
+        """Forget a device, as if it were unplugged (labkit). Calls using it keep what they opened."""
         if isinstance(device, VideoDeviceInfo) and device.id in self._cameras:
             del self._cameras[device.id]
             self._emit("video_devices_updated", CollectionUpdated(removed=(device,)))
         elif isinstance(device, AudioDeviceInfo) and device.id in self._microphones:
             del self._microphones[device.id]
-            if self._selected_microphone == device:
-                self._selected_microphone = next(iter(self._microphones.values())).info
             self._emit("audio_devices_updated", CollectionUpdated(removed=(device,)))
+        elif isinstance(device, AudioDeviceInfo) and device.id in self._speakers:
+            del self._speakers[device.id]
+            self._emit("audio_devices_updated", CollectionUpdated(removed=(device,)))
+
+    @property
+    def has_microphones(self) -> bool:
+        return bool(self._microphones)
+
+    @property
+    def has_speakers(self) -> bool:
+        return bool(self._speakers)
 
     def speaker_output(self, speaker: AudioDeviceInfo | None = None) -> Speaker:
         """The ``Speaker`` behind ``speaker`` (default: the selected one): its level, its recording."""
-        return self._speaker_device((speaker or self._selected_speaker).id).speaker
+        if speaker is not None:
+            return self._speaker_device(speaker.id).speaker
+        device = self._speakers.get(self._selected_speaker.id) or next(iter(self._speakers.values()), None)
+        return device.speaker if device is not None else self._no_speaker
 
     # --- for the calling layer ------------------------------------------------------------
 
@@ -143,8 +156,10 @@ class DeviceManager(Emitter):
         for camera in self._synthetic:
             camera.owner = name
 
-    def open_microphone(self) -> MediaStreamTrack:
-        return self._microphone_device(self._selected_microphone.id).open()
+    def open_microphone(self) -> MediaStreamTrack | None:
+        """A track of the selected microphone (or, if it was removed, of the first left; ``None`` if none)."""
+        microphone = self._microphones.get(self._selected_microphone.id) or next(iter(self._microphones.values()), None)
+        return microphone.open() if microphone is not None else None
 
     def camera(self, camera_id: str) -> Camera:
         camera = self._cameras.get(camera_id)

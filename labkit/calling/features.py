@@ -10,9 +10,10 @@ if TYPE_CHECKING:
 
 
 class Features(StrEnum):
-    """ACS: ``Features.MediaStats``."""
+    """ACS: ``Features.MediaStats``, ``Features.UserFacingDiagnostics``."""
 
     MEDIA_STATS = "MediaStats"
+    USER_FACING_DIAGNOSTICS = "UserFacingDiagnostics"
 
 
 def create_feature(feature: Features, call: Call) -> Any:
@@ -21,4 +22,8 @@ def create_feature(feature: Features, call: Call) -> Any:
         from ..stats.media_stats_feature import MediaStatsFeature
 
         return MediaStatsFeature(call)
+    if feature is Features.USER_FACING_DIAGNOSTICS:
+        from ..stats.diagnostics import UserFacingDiagnosticsFeature
+
+        return UserFacingDiagnosticsFeature(call)
     raise ValueError(f"unknown feature {feature!r}; the features are: {', '.join(f.value for f in Features)}")

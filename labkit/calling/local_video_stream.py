@@ -71,6 +71,16 @@ class LocalVideoStream:
         self._subscribers.add(proxy)
         return proxy
 
+    @property
+    def camera_failed(self) -> bool:
+        """The camera ended or failed to open (labkit; for diagnostics)."""
+        return self._feed is not None and self._feed.source_failed
+
+    @property
+    def camera_frames(self) -> int:
+        """Frames the camera has delivered since it opened (labkit; for diagnostics)."""
+        return self._feed.frames_sent if self._feed is not None else 0
+
     def on_switch(self, listener: Callable[[VideoDeviceInfo], None]) -> None:
         """Call ``listener(camera)`` on the engine thread after each ``switch_source`` (labkit)."""
         self._switch_listeners.append(listener)

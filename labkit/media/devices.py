@@ -83,14 +83,16 @@ class SyntheticCamera(Camera):
 class FileCamera(Camera):
     """A video file, looped, or a live capture device (``live=True``)."""
 
-    def __init__(self, source: str, name: str, *, live: bool = False, av_format: str | None = None) -> None:
+    def __init__(
+        self, source: str, name: str, *, live: bool = False, av_format: str | None = None, loop: bool = True
+    ) -> None:
         digest = hashlib.sha1(source.encode()).hexdigest()[:10]
         kind = VideoDeviceType.USB_CAMERA if live else VideoDeviceType.VIRTUAL
         super().__init__(VideoDeviceInfo(f"file-camera-{digest}", name, kind))
-        self.source, self.live, self.av_format = source, live, av_format
+        self.source, self.live, self.av_format, self.loop = source, live, av_format, loop
 
     def open(self, width: int = 640, height: int = 480, fps: float = 30.0) -> MediaStreamTrack:
-        return FileTrack(self.source, "video", live=self.live, av_format=self.av_format)
+        return FileTrack(self.source, "video", live=self.live, av_format=self.av_format, loop=self.loop)
 
 
 class Microphone:
@@ -123,13 +125,13 @@ class SilentMicrophone(Microphone):
 
 
 class FileMicrophone(Microphone):
-    def __init__(self, source: str, name: str) -> None:
+    def __init__(self, source: str, name: str, *, loop: bool = True) -> None:
         digest = hashlib.sha1(source.encode()).hexdigest()[:10]
         super().__init__(AudioDeviceInfo(f"file-microphone-{digest}", name, AudioDeviceType.MICROPHONE))
-        self.source = source
+        self.source, self.loop = source, loop
 
     def open(self) -> MediaStreamTrack:
-        return FileTrack(self.source, "audio")
+        return FileTrack(self.source, "audio", loop=self.loop)
 
 
 class SpeakerDevice:
@@ -150,18 +152,18 @@ def null_speaker() -> SpeakerDevice:
     return SpeakerDevice(AudioDeviceInfo("null-speaker", "Null speaker", AudioDeviceType.SPEAKER), NullSpeaker())
 
 
-def file_camera(path: str | Path, name: str | None = None) -> FileCamera:
-    """A camera playing ``path`` in a loop; raises ``FileNotFoundError`` or ``ValueError`` with the reason."""
+def file_camera(path: str | Path, name: str | None = None, *, loop: bool = True) -> FileCamera:
+    """A camera playing ``path`` (looped, or once); raises ``FileNotFoundError`` or ``ValueError`` saying why."""
     source = _existing(path)
     description = probe(source, "video")
-    return FileCamera(source, name or f"{Path(source).name} ({description})")
+    return FileCamera(source, name or f"{Path(source).name} ({description})", loop=loop)
 
 
-def file_microphone(path: str | Path, name: str | None = None) -> FileMicrophone:
-    """A microphone playing ``path`` in a loop."""
+def file_microphone(path: str | Path, name: str | None = None, *, loop: bool = True) -> FileMicrophone:
+    """A microphone playing ``path`` (in a loop, or once)."""
     source = _existing(path)
     description = probe(source, "audio")
-    return FileMicrophone(source, name or f"{Path(source).name} ({description})")
+    return FileMicrophone(source, name or f"{Path(source).name} ({description})", loop=loop)
 
 
 def hardware_cameras() -> list[FileCamera]:

@@ -32,6 +32,10 @@ class _Switchable(MediaStreamTrack):
         self._source: MediaStreamTrack | None = None
         self._paused = False
         self._changed = asyncio.Event()
+        self.source_failed = False
+        """The last attached source ended or failed (a file that ran out, a device that broke)."""
+        self.last_frame_at: float | None = None
+        """When the source last delivered a frame (``time.monotonic()``)."""
 
     @property
     def source(self) -> MediaStreamTrack | None:
@@ -44,6 +48,8 @@ class _Switchable(MediaStreamTrack):
     def attach(self, source: MediaStreamTrack | None) -> None:
         """Feed from ``source`` from the next frame on (``None``: no source)."""
         self._source = source
+        self.source_failed = False
+        self.last_frame_at = time.monotonic() if source is not None else None
         self._signal()
 
     def pause(self, paused: bool) -> None:
@@ -84,10 +90,12 @@ class _Switchable(MediaStreamTrack):
         except MediaStreamError:  # the source ended (a file without loop, a stopped device)
             if self._source is source:
                 self._source = None
+                self.source_failed = True
             return None
         if self._source is not source or self._paused:
             return None
         assert isinstance(frame, VideoFrame | AudioFrame)
+        self.last_frame_at = time.monotonic()
         return frame
 
 

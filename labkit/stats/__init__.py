@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from .collector import COLUMNS, MediaStatsCollector, MediaStatsReport, MediaStatsSample, MediaStatsSummary
+from .diagnostics import (
+    DiagnosticChanged,
+    DiagnosticQuality,
+    DiagnosticsGroup,
+    UserFacingDiagnosticsFeature,
+    quality,
+)
 from .media_stats_feature import MediaStatsFeature
 from .metrics import METRICS, RAW_TO_DERIVED, Direction, Kind
 
@@ -10,6 +17,9 @@ __all__ = [
     "COLUMNS",
     "METRICS",
     "RAW_TO_DERIVED",
+    "DiagnosticChanged",
+    "DiagnosticQuality",
+    "DiagnosticsGroup",
     "Direction",
     "Kind",
     "MediaStatsCollector",
@@ -17,4 +27,6 @@ __all__ = [
     "MediaStatsReport",
     "MediaStatsSample",
     "MediaStatsSummary",
+    "UserFacingDiagnosticsFeature",
+    "quality",
 ]

@@ -19,7 +19,7 @@ import contextlib
 import csv
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,6 +113,8 @@ class MediaStatsCollector(Emitter):
         self._previous: dict[tuple[str, Direction, Kind], _Previous] = {}
         self._summary_from = 0.0
         self._task: asyncio.Task[None] | None = None
+        self.listeners: list[Callable[[MediaStatsReport], None]] = []
+        """Called on the engine thread with each report, before the event (for diagnostics)."""
         call._engine.call_soon(self._begin)
 
     @property
@@ -201,7 +203,10 @@ class MediaStatsCollector(Emitter):
                     metrics = self._metrics(link, participant, report, direction, kind, now)
                     samples.append(MediaStatsSample(at, participant.display_name, user_id, direction, kind, metrics))
         self.samples.extend(samples)
-        self._emit("sample_reported", MediaStatsReport(at, tuple(samples)))
+        reported = MediaStatsReport(at, tuple(samples))
+        for listener in list(self.listeners):
+            listener(reported)
+        self._emit("sample_reported", reported)
         if at - self._summary_from >= self.summary_interval:
             self._emit("summary_reported", self._summary(self._summary_from, at))
             self._summary_from = at

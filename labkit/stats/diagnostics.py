@@ -1,0 +1,206 @@
+"""User-facing diagnostics: what is wrong with the call, in terms a person can act on.
+
+ACS: ``call.feature(Features.UserFacingDiagnostics)``, with ``.network`` and ``.media``,
+each raising ``diagnostic_changed`` and answering ``get_latest()``. labkit evaluates
+them every 0.5 s on the engine thread, from the media stats and the call's own state.
+
+**Network quality** (``network_receive_quality``, ``network_send_quality``) is the worst
+over the remote participants of three measures. Each is Good below the first threshold,
+Poor from there, and Bad from the second:
+
+=================  ======  =====
+measure            Poor    Bad
+=================  ======  =====
+packet loss        3 %     10 %
+jitter             30 ms   100 ms
+round-trip time    200 ms  500 ms
+=================  ======  =====
+
+Receive quality uses what this side receives (its own loss and jitter counts). Send
+quality uses what the peers report back in RTCP (their loss and jitter of our packets).
+Both use the RTT.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Literal
+
+from ..calling.events import Emitter, EventDispatcher
+from ..states import CallState, ConnectionState
+from .collector import MediaStatsCollector, MediaStatsReport, MediaStatsSample
+
+if TYPE_CHECKING:
+    from ..calling.call import Call
+
+THRESHOLDS: dict[str, tuple[float, float]] = {
+    "loss": (0.03, 0.10),
+    "jitter_in_ms": (30.0, 100.0),
+    "rtt_in_ms": (200.0, 500.0),
+}
+"""(Poor from, Bad from) for each network measure; loss is a fraction of packets."""
+SPEAKING_LEVEL_DBFS = -40.0
+"""A muted microphone above this level is 'speaking while muted'."""
+STALL_SECONDS = 2.0
+"""No frames from the camera (or microphone) for this long is a freeze (or a failure)."""
+EVALUATION_INTERVAL = 0.5
+
+
+class DiagnosticQuality(IntEnum):
+    """ACS: ``DiagnosticQuality``."""
+
+    GOOD = 1
+    POOR = 2
+    BAD = 3
+
+
+DiagnosticValue = DiagnosticQuality | bool
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosticChanged:
+    """ACS: ``DiagnosticChangedEventArgs``."""
+
+    diagnostic: str
+    value: DiagnosticValue
+    value_type: Literal["DiagnosticQuality", "DiagnosticFlag"]
+
+
+NETWORK_DIAGNOSTICS: dict[str, DiagnosticValue] = {
+    "network_receive_quality": DiagnosticQuality.GOOD,
+    "network_send_quality": DiagnosticQuality.GOOD,
+    "network_reconnect": DiagnosticQuality.GOOD,
+    "no_network": False,
+}
+MEDIA_DIAGNOSTICS: dict[str, DiagnosticValue] = {
+    "speaking_while_microphone_is_muted": False,
+    "no_speaker_devices_enumerated": False,
+    "no_microphone_devices_enumerated": False,
+    "camera_freeze": False,
+    "camera_start_failed": False,
+    "microphone_not_functioning": False,
+}
+
+
+class DiagnosticsGroup(Emitter):
+    """One family of diagnostics (ACS: ``ufd.network`` or ``ufd.media``)."""
+
+    EVENTS = ("diagnostic_changed",)
+
+    def __init__(self, dispatcher: EventDispatcher, initial: dict[str, DiagnosticValue]) -> None:
+        super().__init__(dispatcher)
+        self._values = dict(initial)
+
+    def get_latest(self) -> dict[str, DiagnosticValue]:
+        """Every diagnostic of the group and its current value. ACS: ``getLatest()``."""
+        return dict(self._values)
+
+    def _set(self, name: str, value: DiagnosticValue) -> None:
+        if self._values.get(name) != value:
+            self._values[name] = value
+            kind: Literal["DiagnosticQuality", "DiagnosticFlag"] = (
+                "DiagnosticFlag" if isinstance(value, bool) else "DiagnosticQuality"
+            )
+            self._emit("diagnostic_changed", DiagnosticChanged(name, value, kind))
+
+
+def quality(loss: float, jitter_in_ms: float, rtt_in_ms: float) -> DiagnosticQuality:
+    """The quality the thresholds give these measures."""
+    worst = DiagnosticQuality.GOOD
+    for measure, value in (("loss", loss), ("jitter_in_ms", jitter_in_ms), ("rtt_in_ms", rtt_in_ms)):
+        poor, bad = THRESHOLDS[measure]
+        level = DiagnosticQuality.BAD if value >= bad else DiagnosticQuality.POOR if value >= poor else worst
+        worst = max(worst, level)
+    return worst
+
+
+def _number(sample: MediaStatsSample | None, metric: str) -> float:
+    value = sample.metrics.get(metric) if sample is not None else None
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+class UserFacingDiagnosticsFeature:
+    """``call.feature(Features.USER_FACING_DIAGNOSTICS)``: ``network`` and ``media`` diagnostics."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.network = DiagnosticsGroup(call._dispatcher, NETWORK_DIAGNOSTICS)
+        self.media = DiagnosticsGroup(call._dispatcher, MEDIA_DIAGNOSTICS)
+        self._collector = MediaStatsCollector(call, EVALUATION_INTERVAL, summary_interval=float("inf"))
+        self._collector.listeners.append(self._evaluate)
+        self._ever_connected = False
+
+    def get_latest(self) -> dict[str, DiagnosticValue]:
+        """Network and media diagnostics together."""
+        return {**self.network.get_latest(), **self.media.get_latest()}
+
+    async def dispose(self) -> None:
+        await self._collector.dispose()
+
+    def _on_call_ended(self) -> None:
+        self._collector._on_call_ended()
+
+    # --- engine side ----------------------------------------------------------------------
+
+    def _evaluate(self, report: MediaStatsReport) -> None:
+        self._evaluate_network(report)
+        self._evaluate_media()
+
+    def _evaluate_network(self, report: MediaStatsReport) -> None:
+        receive, send = DiagnosticQuality.GOOD, DiagnosticQuality.GOOD
+        for participant in {s.participant_id for s in report.samples}:
+            by = {(s.direction.value, s.kind.value): s for s in report.samples if s.participant_id == participant}
+            rtt = max(_number(by.get(("send", k)), "rtt_in_ms") for k in ("audio", "video"))
+            for direction in ("receive", "send"):
+                packets = sum(_number(by.get((direction, k)), "packets_per_second") for k in ("audio", "video"))
+                lost = sum(_number(by.get((direction, k)), "packets_lost_per_second") for k in ("audio", "video"))
+                jitter = max(_number(by.get((direction, k)), "jitter_in_ms") for k in ("audio", "video"))
+                total = packets + lost if direction == "receive" else packets
+                loss = lost / total if total > 0 else 0.0
+                level = quality(loss, jitter, rtt)
+                if direction == "receive":
+                    receive = max(receive, level)
+                else:
+                    send = max(send, level)
+        self.network._set("network_receive_quality", receive)
+        self.network._set("network_send_quality", send)
+        states = [link.connection_state for link in self.call._links.values()]
+        self._ever_connected = self._ever_connected or "connected" in states
+        reconnecting = self._ever_connected and any(state in ("disconnected", "connecting") for state in states)
+        self.network._set("network_reconnect", DiagnosticQuality.BAD if reconnecting else DiagnosticQuality.GOOD)
+        signaling_down = self.call._agent.connection_state is ConnectionState.DISCONNECTED
+        media_down = bool(states) and all(state in ("failed", "closed") for state in states)
+        self.network._set("no_network", signaling_down or media_down)
+
+    def _evaluate_media(self) -> None:
+        call, now = self.call, time.monotonic()
+        devices = call._agent._devices
+        audio, video = call._audio_feed, call._video_feed
+        self.media._set("no_microphone_devices_enumerated", not devices.has_microphones)
+        self.media._set("no_speaker_devices_enumerated", not devices.has_speakers)
+        sending = call.state in (CallState.CONNECTED, CallState.REMOTE_HOLD) and any(
+            link.connection_state == "connected" for link in call._links.values()
+        )
+        speaking = audio is not None and call.is_muted and audio.input_meter.level() > SPEAKING_LEVEL_DBFS
+        self.media._set("speaking_while_microphone_is_muted", speaking)
+        microphone_broken = audio is not None and (
+            audio.source_failed or (audio.source is not None and sending and _stale(audio.last_frame_at, now))
+        )
+        self.media._set("microphone_not_functioning", microphone_broken)
+        stream = call._video_stream
+        start_failed = stream is not None and stream.camera_failed and stream.camera_frames == 0
+        self.media._set("camera_start_failed", start_failed)
+        frozen = (
+            stream is not None
+            and video is not None
+            and sending
+            and not start_failed
+            and _stale(video.last_frame_at, now)
+        )
+        self.media._set("camera_freeze", frozen)
+
+
+def _stale(last: float | None, now: float) -> bool:
+    return last is not None and now - last > STALL_SECONDS
