@@ -49,6 +49,7 @@ lab: install
 bench: install
 	$(BIN)/python benchmarks/bench_signaling.py
 	$(BIN)/python benchmarks/bench_calls.py
+	$(BIN)/python benchmarks/bench_stats.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -113,6 +113,8 @@ class MediaStatsCollector(Emitter):
         self._previous: dict[tuple[str, Direction, Kind], _Previous] = {}
         self._summary_from = 0.0
         self._task: asyncio.Task[None] | None = None
+        self.busy_seconds = 0.0
+        """Wall time spent sampling so far: an upper bound on the collector's own CPU cost."""
         self.listeners: list[Callable[[MediaStatsReport], None]] = []
         """Called on the engine thread with each report, before the event (for diagnostics)."""
         call._engine.call_soon(self._begin)
@@ -190,6 +192,13 @@ class MediaStatsCollector(Emitter):
                 logger.exception("media stats sampling failed")
 
     async def _sample(self) -> None:
+        began = time.perf_counter()
+        try:
+            await self._take_sample()
+        finally:
+            self.busy_seconds += time.perf_counter() - began
+
+    async def _take_sample(self) -> None:
         now = time.monotonic()
         at = round(now - self.start, 3)
         samples: list[MediaStatsSample] = []
