@@ -71,21 +71,30 @@ async def test_every_metric_family_is_plausible_in_a_640x480_call(people: Factor
     assert not collector.is_running
 
 
+def both_sides(call: Call, bob_call: Call) -> tuple[MediaStatsCollector, MediaStatsCollector]:
+    return tuple(  # type: ignore[return-value]
+        c.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5) for c in (call, bob_call)
+    )
+
+
+async def settle(collector: MediaStatsCollector) -> None:
+    """Let what was just done reach the other side, then two full samples after it."""
+    await asyncio.sleep(0.6)
+    await samples_after(collector, 2)
+
+
 async def test_stop_video_and_hold_bring_the_rates_to_zero(people: Factory) -> None:
     _, _, call, bob_call = await video_call(people)
-    alice_stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
-    bob_stats = bob_call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
+    alice_stats, bob_stats = both_sides(call, bob_call)
     await samples_after(bob_stats, 3)
     await call.stop_video()
-    await asyncio.sleep(0.6)
-    await samples_after(bob_stats, 2)
+    await settle(bob_stats)
     assert latest(bob_stats, "receive", "video")["frame_rate_received"] == 0
     assert latest(bob_stats, "receive", "video")["bitrate"] == 0
     assert latest(alice_stats, "send", "video")["frame_rate_input"] == 0
     assert latest(bob_stats, "receive", "audio")["bitrate"] > 20_000  # type: ignore[operator]  # audio goes on
     await call.hold()
-    await asyncio.sleep(0.6)
-    await samples_after(bob_stats, 2)
+    await settle(bob_stats)
     for stats, direction in ((bob_stats, "receive"), (alice_stats, "send"), (alice_stats, "receive")):
         for kind in ("audio", "video"):
             assert latest(stats, direction, kind)["bitrate"] == 0, (direction, kind)
@@ -95,12 +104,10 @@ async def test_stop_video_and_hold_bring_the_rates_to_zero(people: Factory) -> N
 
 async def test_mute_shows_in_the_bitrate_and_the_levels(people: Factory) -> None:
     _, _, call, bob_call = await video_call(people)
-    alice_stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
-    bob_stats = bob_call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
+    alice_stats, bob_stats = both_sides(call, bob_call)
     await samples_after(bob_stats, 2)
     await call.mute()
-    await asyncio.sleep(0.6)
-    await samples_after(bob_stats, 2)
+    await settle(bob_stats)
     assert latest(bob_stats, "receive", "audio")["audio_output_level"] < -60  # type: ignore[operator]
     assert latest(alice_stats, "send", "audio")["bitrate"] < 20_000  # type: ignore[operator]  # Opus on silence
     assert latest(alice_stats, "send", "audio")["audio_input_level"] > -20  # type: ignore[operator]  # mic still on
