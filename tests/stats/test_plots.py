@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from matplotlib.lines import Line2D
 
 from labkit.calling import Features
@@ -34,7 +35,7 @@ async def test_plot_call_draws_each_panel_from_the_collectors_data(people: Facto
     assert {"send video", "receive video", "send audio", "receive audio", "encoder target (REMB)"} <= set(bitrate)
     frame = collector.to_dataframe()
     expected = frame[(frame.metric == "bitrate") & (frame.direction == "receive") & (frame.kind == "video")]
-    assert list(bitrate["receive video"].get_ydata()) == [v / 1000 for v in expected["value"]]
+    assert list(bitrate["receive video"].get_ydata()) == pytest.approx([v / 1000 for v in expected["value"]])
     assert list(bitrate["receive video"].get_xdata()) == list(expected["time"])
     assert max(lines_by_label(axes[1])["received"].get_ydata()) >= 25
     # the events are vertical lines on every panel, labelled on the top one
