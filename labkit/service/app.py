@@ -9,7 +9,7 @@ from aiohttp import web
 from ..identity import IdentityClient, LocalIdentityClient
 from .agent_connection import AgentConnection
 from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, SWITCHBOARD_KEY
-from .http_api import handle_health, handle_token
+from .http_api import handle_health, handle_token, handle_users
 from .signaling import handle_agent_socket
 from .switchboard import Switchboard
 from .token_directory import TokenDirectory
@@ -26,6 +26,7 @@ def create_app(identity: IdentityClient | None = None) -> web.Application:
     app[CONNECTIONS_KEY] = set()
     app.router.add_post("/api/token", handle_token)
     app.router.add_get("/health", handle_health)
+    app.router.add_get("/api/users", handle_users)
     app.router.add_get("/ws", handle_agent_socket)
     app.on_shutdown.append(_close_agents)
     return app

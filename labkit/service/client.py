@@ -59,6 +59,13 @@ async def request_token(
             await http.close()
 
 
+async def list_users(endpoint: str) -> list[dict[str, Any]]:
+    """``GET /api/users``: the users the service knows, with whether they are signed in."""
+    async with aiohttp.ClientSession() as http, http.get(f"{endpoint.rstrip('/')}/api/users") as response:
+        users: list[dict[str, Any]] = await response.json()
+        return users
+
+
 class SignalingClient:
     """One agent's signed-in WebSocket to the service.
 

@@ -49,6 +49,29 @@ async def handle_token(request: web.Request) -> web.Response:
     return web.json_response({"token": token, "userId": user_id})
 
 
+async def handle_users(request: web.Request) -> web.Response:
+    """``GET /api/users``: who can be called, by name: ``[{"name", "userId", "displayName", "online"}]``.
+
+    Users who got a token from ``/api/token`` are listed under that name; agents signed in
+    with other tokens are listed under their display name.
+    """
+    switchboard = request.app[SWITCHBOARD_KEY]
+    users: dict[str, dict[str, object]] = {}
+    for name, user_id in request.app[DIRECTORY_KEY].names().items():
+        agent = switchboard.agents.get(user_id)
+        users[user_id] = {
+            "name": name,
+            "userId": user_id,
+            "displayName": agent.display_name if agent else "",
+            "online": agent is not None,
+        }
+    for user_id, agent in switchboard.agents.items():
+        users.setdefault(
+            user_id, {"name": agent.display_name, "userId": user_id, "displayName": agent.display_name, "online": True}
+        )
+    return web.json_response(sorted(users.values(), key=lambda u: str(u["name"]).lower()))
+
+
 async def handle_health(request: web.Request) -> web.Response:
     """``GET /health``: status, version, connected agents and active calls."""
     switchboard = request.app[SWITCHBOARD_KEY]

@@ -78,3 +78,18 @@ async def test_health_reports_version_agents_and_calls(service: EmbeddedService)
         assert (health["agents"], health["calls"]) == (2, 1)
         await a.close()
         await b.close()
+
+
+async def test_users_lists_who_can_be_called(service: EmbeddedService) -> None:
+    from labkit.service.client import list_users
+
+    from ..agent_socket import AgentSocket
+
+    await post_token(service, {"userId": "carol"})
+    alice = await AgentSocket.signed_in(service.url, "alice")
+    users = {u["name"]: u for u in await list_users(service.url)}
+    assert users["alice"]["online"] is True
+    assert users["alice"]["userId"] == alice.user_id
+    assert users["alice"]["displayName"] == "alice"
+    assert users["carol"]["online"] is False
+    await alice.close()

@@ -106,6 +106,7 @@ async def test_mute_shows_in_the_bitrate_and_the_levels(people: Factory) -> None
     _, _, call, bob_call = await video_call(people)
     alice_stats, bob_stats = both_sides(call, bob_call)
     await samples_after(bob_stats, 2)
+    assert latest(bob_stats, "receive", "audio")["audio_output_level"] > -30  # type: ignore[operator]  # heard
     await call.mute()
     await settle(bob_stats)
     assert latest(bob_stats, "receive", "audio")["audio_output_level"] < -60  # type: ignore[operator]

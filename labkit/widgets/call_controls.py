@@ -1,0 +1,122 @@
+"""Call controls: mute, video, switch camera, hold and hang up, always showing the call's real state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+from ..calling import Call, CallState, LocalVideoStream
+from .error_bar import ErrorBar
+
+_LIVE = (CallState.CONNECTED, CallState.LOCAL_HOLD, CallState.REMOTE_HOLD)
+
+
+class CallControls(widgets.VBox):
+    """ACS seed: ``toggleMute``, ``toggleVideo``, ``switchCamera``, ``toggleHold``, ``hangUp``.
+
+    Every button follows the call's events, including changes made from code in another cell.
+    """
+
+    state = traitlets.Unicode("")
+    duration = traitlets.Float(0.0)
+    """Seconds since the call connected."""
+
+    def __init__(self, call: Call, **kwargs: Any) -> None:
+        self.call = call
+        self.mute_button = widgets.ToggleButton(description="Mute", icon="microphone-slash")
+        self.video_button = widgets.ToggleButton(description="Video", icon="video-camera")
+        self.switch_button = widgets.Button(description="Switch camera", icon="refresh")
+        self.hold_button = widgets.ToggleButton(description="Hold", icon="pause")
+        self.hang_up_button = widgets.Button(description="Hang up", icon="phone", button_style="danger")
+        self.status = widgets.HTML()
+        self.errors = ErrorBar()
+        self._connected_at: float | None = None
+        self._syncing = False
+        self.mute_button.observe(self._on_mute, "value")
+        self.video_button.observe(self._on_video, "value")
+        self.hold_button.observe(self._on_hold, "value")
+        self.switch_button.on_click(lambda _: self.errors.run(self.switch_camera()))
+        self.hang_up_button.on_click(lambda _: self.errors.run(call.hang_up()))
+        row = widgets.HBox(
+            [self.mute_button, self.video_button, self.switch_button, self.hold_button, self.hang_up_button]
+        )
+        super().__init__([self.status, row, self.errors], **kwargs)
+        for event in ("state_changed", "is_muted_changed", "local_video_streams_updated"):
+            call.on(event, lambda _: self.refresh())
+        self._ticker: asyncio.Task[None] | None = None
+        with contextlib.suppress(RuntimeError):
+            self._ticker = asyncio.get_event_loop().create_task(self._tick())
+        self.refresh()
+
+    async def switch_camera(self) -> None:
+        """Show the next camera (ACS seed: ``switchCamera``)."""
+        streams = self.call.local_video_streams
+        if not streams:
+            return
+        cameras = await self.call._agent._devices.get_cameras()
+        current = streams[0].source
+        following = [c for c in cameras if c.id != current.id]
+        if following:
+            await streams[0].switch_source(following[0])
+
+    def refresh(self) -> None:
+        """Make every control show the call as it is now."""
+        call = self.call
+        self._syncing = True
+        try:
+            self.state = call.state.value
+            live = call.state in _LIVE
+            if call.state is CallState.CONNECTED and self._connected_at is None:
+                self._connected_at = time.monotonic()
+            self.mute_button.value = call.is_muted
+            self.mute_button.description = "Unmute" if call.is_muted else "Mute"
+            self.video_button.value = call.is_local_video_started
+            self.video_button.description = "Stop video" if call.is_local_video_started else "Start video"
+            self.hold_button.value = call.is_on_hold
+            self.hold_button.description = "Resume" if call.is_on_hold else "Hold"
+            for control in (self.mute_button, self.video_button, self.hold_button, self.hang_up_button):
+                control.disabled = call.state is CallState.DISCONNECTED
+            self.hold_button.disabled = not live
+            self.switch_button.disabled = not (live and call.is_local_video_started)
+            self._render_status()
+        finally:
+            self._syncing = False
+
+    def _render_status(self) -> None:
+        if self._connected_at is not None and self.call.state is not CallState.DISCONNECTED:
+            self.duration = time.monotonic() - self._connected_at
+        minutes, seconds = divmod(int(self.duration), 60)
+        reason = self.call.call_end_reason
+        ended = f" ({reason.code}/{reason.sub_code}: {reason.message})" if reason else ""
+        self.status.value = f"<b>{self.state}</b> {minutes:02d}:{seconds:02d}{ended}"
+
+    async def _tick(self) -> None:
+        while self.call.state is not CallState.DISCONNECTED:
+            await asyncio.sleep(1.0)
+            self._render_status()
+        self.refresh()
+
+    def _on_mute(self, change: dict[str, Any]) -> None:
+        if not self._syncing and change["new"] != self.call.is_muted:
+            self.errors.run(self.call.mute() if change["new"] else self.call.unmute())
+
+    def _on_video(self, change: dict[str, Any]) -> None:
+        if self._syncing or change["new"] == self.call.is_local_video_started:
+            return
+        if change["new"]:
+            self.errors.run(self._start_video())
+        else:
+            self.errors.run(self.call.stop_video())
+
+    async def _start_video(self) -> None:
+        cameras = await self.call._agent._devices.get_cameras()
+        await self.call.start_video(LocalVideoStream(cameras[0]))
+
+    def _on_hold(self, change: dict[str, Any]) -> None:
+        if not self._syncing and change["new"] != self.call.is_on_hold:
+            self.errors.run(self.call.hold() if change["new"] else self.call.resume())
