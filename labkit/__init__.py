@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._version import __version__
 from .calling import (
     AudioDeviceInfo,
@@ -41,6 +43,17 @@ from .media.ice import IceMode, set_ice_mode
 from .service import EmbeddedService, start_service
 from .service.client import request_token
 
+if TYPE_CHECKING:
+    from .widgets import CallApp
+
+
+async def app(display_name: str, endpoint: str | None = None, user_id: str | None = None) -> CallApp:
+    """The whole call app for one person: ``app = await labkit.app("Alice")`` (see ``labkit.widgets``)."""
+    from .widgets import app as make_app
+
+    return await make_app(display_name, endpoint, user_id)
+
+
 __all__ = [
     "AccessToken",
     "AudioDeviceInfo",
@@ -76,6 +89,7 @@ __all__ = [
     "VideoStreamRenderer",
     "VideoStreamRendererView",
     "__version__",
+    "app",
     "create_identity_client",
     "request_token",
     "set_ice_mode",

@@ -14,6 +14,7 @@ from ..errors import ErrorCode, LabkitError
 from ..media import devices
 from ..media.devices import AudioDeviceInfo, Camera, Microphone, SpeakerDevice, VideoDeviceInfo
 from ..media.engine import MediaEngine
+from ..media.sinks import LevelSink
 from ..media.speaker import Speaker
 from .events import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
 
@@ -142,6 +143,14 @@ class DeviceManager(Emitter):
     def has_speakers(self) -> bool:
         return bool(self._speakers)
 
+    async def open_microphone_meter(self) -> MicrophoneMeter:
+        """A level meter on the selected microphone, for a device picker (labkit). ``close()`` it after."""
+
+        async def start() -> MicrophoneMeter:
+            return MicrophoneMeter(self.open_microphone())
+
+        return await self._engine.run(start())
+
     def speaker_output(self, speaker: AudioDeviceInfo | None = None) -> Speaker:
         """The ``Speaker`` behind ``speaker`` (default: the selected one): its level, its recording."""
         if speaker is not None:
@@ -220,3 +229,25 @@ def manager_of(camera: VideoDeviceInfo) -> DeviceManager:
             "Get cameras from await call_client.get_device_manager() and then get_cameras().",
         )
     return manager
+
+
+class MicrophoneMeter:
+    """The level of one open microphone, measured on the engine thread."""
+
+    def __init__(self, track: MediaStreamTrack | None) -> None:
+        self._track = track
+        self._sink = LevelSink(track, "labkit-microphone-meter") if track is not None else None
+
+    def level_dbfs(self) -> float:
+        return self._sink.level_dbfs() if self._sink is not None else -100.0
+
+    async def close(self, engine: MediaEngine) -> None:
+        sink, track = self._sink, self._track
+
+        async def stop() -> None:
+            if sink is not None:
+                await sink.stop()
+            if track is not None:
+                track.stop()
+
+        await engine.run(stop())

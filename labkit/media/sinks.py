@@ -123,3 +123,18 @@ class AudioSink(_Sink):
         assert isinstance(frame, AudioFrame)
         self.meter.add(audio_level_dbfs(frame))
         self._speaker().play(self.source, frame)
+
+
+class LevelSink(_Sink):
+    """Measures an audio track's level and nothing else (a microphone meter)."""
+
+    def __init__(self, track: MediaStreamTrack, name: str) -> None:
+        self.meter = LevelMeter()
+        super().__init__(track, name)
+
+    def level_dbfs(self) -> float:
+        return self.meter.level()
+
+    def _on_frame(self, frame: object) -> None:
+        assert isinstance(frame, AudioFrame)
+        self.meter.add(audio_level_dbfs(frame))

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from .call_app import CallApp, app, describe_end
 from .call_controls import CallControls
+from .device_picker import DevicePicker
 from .dialer import Dialer, resolve_callee
 from .error_bar import ErrorBar
 from .frame_pump import Feed, FramePump
 from .incoming_call_prompt import IncomingCallPrompt
+from .stats_panel import StatsPanel
+from .video_panel import VideoPanel, VideoTile
 
-__all__ = ["CallControls", "Dialer", "ErrorBar", "Feed", "FramePump", "IncomingCallPrompt", "resolve_callee"]
+__all__ = [
+    "CallApp",
+    "CallControls",
+    "DevicePicker",
+    "Dialer",
+    "ErrorBar",
+    "Feed",
+    "FramePump",
+    "IncomingCallPrompt",
+    "StatsPanel",
+    "VideoPanel",
+    "VideoTile",
+    "app",
+    "describe_end",
+    "resolve_callee",
+]

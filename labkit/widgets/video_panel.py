@@ -1,0 +1,135 @@
+"""The video panel: your mirrored preview and a tile per remote participant.
+
+Frames reach the page as JPEG in ``ipywidgets.Image`` widgets, pushed by a ``FramePump``
+from the kernel's loop: the latest frame per tile, never a queue.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFont
+
+from ..calling import Call, CollectionUpdated, LocalVideoStream, RemoteParticipant, VideoStreamRenderer
+from ..calling.video_stream_renderer import ScalingMode
+from .frame_pump import Feed, FramePump
+
+TILE = (320, 240)
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("_", " ").split() if p]
+    return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+def placeholder(name: str) -> Any:
+    """A 'video off' picture: the participant's initials on grey."""
+
+    def draw(width: int, height: int) -> npt.NDArray[np.uint8]:
+        image = Image.new("RGB", (width, height), (60, 64, 72))
+        font = ImageFont.load_default(size=height // 3)
+        ImageDraw.Draw(image).text(
+            (width / 2, height / 2), initials(name), font=font, fill=(230, 230, 230), anchor="mm"
+        )
+        return np.asarray(image)
+
+    return draw
+
+
+class VideoTile(widgets.VBox):
+    """One person's video with their name, a muted icon, and a highlight while they speak."""
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        self.name = name
+        self.image = widgets.Image(format="jpeg", layout={"width": f"{TILE[0]}px", "height": f"{TILE[1]}px"})
+        self.label = widgets.HTML()
+        super().__init__([self.image, self.label], **kwargs)
+        self.show(muted=False, speaking=False)
+
+    def show(self, muted: bool, speaking: bool, state: str = "") -> None:
+        icon = " 🔇" if muted else ""
+        extra = f" <small>({html.escape(state)})</small>" if state and state != "Connected" else ""
+        self.label.value = f"<b>{html.escape(self.name)}</b>{icon}{extra}"
+        self.layout.border = "3px solid #2e7d32" if speaking else "3px solid transparent"
+
+
+class VideoPanel(widgets.VBox):
+    """ACS seed: ``renderLocalVideo`` and ``renderRemoteVideo``; tiles come and go with participants."""
+
+    def __init__(
+        self,
+        call: Call,
+        preview: LocalVideoStream | None = None,
+        scaling_mode: ScalingMode = "Crop",
+        fps: float = 15.0,
+        **kwargs: Any,
+    ) -> None:
+        self.call = call
+        self.scaling_mode: ScalingMode = scaling_mode
+        self.pump = FramePump(fps)
+        self.tiles: dict[str, VideoTile] = {}
+        self.gallery = widgets.HBox(layout={"flex_flow": "row wrap"})
+        self.preview_tile = VideoTile("You (preview)")
+        self._preview_renderer: VideoStreamRenderer | None = None
+        super().__init__([self.gallery, self.preview_tile], **kwargs)
+        stream = preview or (call.local_video_streams[0] if call.local_video_streams else None)
+        if stream is not None:
+            self._preview_renderer = VideoStreamRenderer(stream)
+        call.on("remote_participants_updated", self._on_participants)
+        for participant in call.remote_participants:
+            self._add(participant)
+
+    async def start(self) -> VideoPanel:
+        """Start the mirrored preview (opens the camera if no call uses it yet)."""
+        if self._preview_renderer is not None:
+            await self._preview_renderer.create_view(is_mirrored=True)
+            self.pump.add(
+                Feed(
+                    self.preview_tile.image,
+                    self._preview_renderer.latest_frame,
+                    *TILE,
+                    scaling_mode=self.scaling_mode,
+                    is_mirrored=True,
+                )
+            )
+        return self
+
+    async def close(self) -> None:
+        self.pump.stop()
+        if self._preview_renderer is not None:
+            await self._preview_renderer.dispose()
+
+    def _on_participants(self, event: CollectionUpdated[RemoteParticipant]) -> None:
+        for participant in event.added:
+            self._add(participant)
+        for participant in event.removed:
+            tile = self.tiles.pop(participant.user_id, None)
+            if tile is not None:
+                self.pump.remove(tile.image)
+                self.gallery.children = tuple(t for t in self.gallery.children if t is not tile)
+
+    def _add(self, participant: RemoteParticipant) -> None:
+        if participant.user_id in self.tiles:
+            return
+        tile = VideoTile(participant.display_name or participant.user_id)
+        self.tiles[participant.user_id] = tile
+        stream = participant.video_streams[0]
+
+        def frame() -> Any:
+            return stream.latest_frame() if stream.is_available else None
+
+        self.pump.add(
+            Feed(tile.image, frame, *TILE, scaling_mode=self.scaling_mode, placeholder=placeholder(tile.name))
+        )
+
+        def refresh(_: object = None) -> None:
+            tile.show(participant.is_muted, participant.is_speaking, participant.state.value)
+
+        for name in ("is_muted_changed", "is_speaking_changed", "state_changed"):
+            participant.on(name, refresh)
+        refresh()
+        self.gallery.children = (*self.gallery.children, tile)
