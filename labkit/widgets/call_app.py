@@ -34,6 +34,8 @@ class CallApp(widgets.VBox):
 
     page = traitlets.Unicode("setup")
     """``setup``, ``call`` or ``ended``."""
+    notice = traitlets.Unicode("")
+    """The end-of-call notice as plain text, e.g. ``Bob declined the call (603)``."""
 
     def __init__(self, agent: CallAgent | None, client: CallClient | None = None, **kwargs: Any) -> None:
         self.agent, self.client = agent, client
@@ -52,7 +54,7 @@ class CallApp(widgets.VBox):
             self.title.value = "<h3>labkit</h3>"
             super().__init__([self.title, self.errors], **kwargs)
             return
-        self.title.value = f"<h3>📞 {html.escape(agent.display_name)}</h3>"
+        self.title.value = f"<h3>labkit · {html.escape(agent.display_name)}</h3>"
         self.picker = DevicePicker(agent._devices)
         self.dialer = Dialer(agent, camera=self._camera)
         self.prompt = IncomingCallPrompt(agent, camera=self._camera)
@@ -66,11 +68,11 @@ class CallApp(widgets.VBox):
             await self.picker.start()
         return self
 
-    async def close(self) -> None:
+    async def dispose(self) -> None:
         """Leave any call, release the devices and sign out."""
         if self.agent is not None:
             await self._close_call_page()
-            await self.picker.close()
+            await self.picker.dispose()
         if self.client is not None:
             await self.client.dispose()
 
@@ -91,14 +93,15 @@ class CallApp(widgets.VBox):
 
     def _on_state(self, event: ValueChanged[CallState]) -> None:
         if event.value is CallState.DISCONNECTED and self.call is not None:
-            self.end_notice.value = f"<h4>{html.escape(describe_end(self.call.call_end_reason))}</h4>"
+            self.notice = describe_end(self.call.call_end_reason)
+            self.end_notice.value = f"<h4>{html.escape(self.notice)}</h4>"
             self._show("ended")
             self.errors.run(self._close_call_page())
 
     async def _close_call_page(self) -> None:
         for part in (self.video, self.stats):
             if part is not None:
-                await part.close()
+                await part.dispose()
         self.video = self.stats = None
 
     def _show(self, page: str) -> None:

@@ -42,9 +42,10 @@ class CallControls(widgets.VBox):
         self.hold_button.observe(self._on_hold, "value")
         self.switch_button.on_click(lambda _: self.errors.run(self.switch_camera()))
         self.hang_up_button.on_click(lambda _: self.errors.run(call.hang_up()))
-        row = widgets.HBox(
-            [self.mute_button, self.video_button, self.switch_button, self.hold_button, self.hang_up_button]
-        )
+        buttons = [self.mute_button, self.video_button, self.switch_button, self.hold_button, self.hang_up_button]
+        for button in buttons:
+            button.layout.width = "auto"  # room for the whole label
+        row = widgets.HBox(buttons)
         super().__init__([self.status, row, self.errors], **kwargs)
         for event in ("state_changed", "is_muted_changed", "local_video_streams_updated"):
             call.on(event, lambda _: self.refresh())

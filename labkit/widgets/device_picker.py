@@ -18,7 +18,7 @@ PREVIEW = (320, 240)
 class DevicePicker(widgets.VBox):
     """ACS seed: device selection. Choosing a device during a call switches it in the call.
 
-    Call ``await picker.start()`` to open the preview and the meter, and ``await picker.close()``
+    Call ``await picker.start()`` to open the preview and the meter, and ``await picker.dispose()``
     to release the camera and microphone.
     """
 
@@ -64,7 +64,7 @@ class DevicePicker(widgets.VBox):
         finally:
             self._updating = False
 
-    async def close(self) -> None:
+    async def dispose(self) -> None:
         self.pump.stop()
         if self._meter_task is not None:
             self._meter_task.cancel()

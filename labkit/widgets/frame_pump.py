@@ -97,6 +97,12 @@ class FramePump:
                 self._task = asyncio.get_event_loop().create_task(self._run(), name="labkit-frame-pump")
 
     async def _run(self) -> None:
+        period = 1 / self.fps
+        deadline = time.monotonic()
         while self.feeds:
             self.push_once()
-            await asyncio.sleep(1 / self.fps)
+            deadline += period  # a schedule, not a fixed pause: the work does not slow the rate
+            now = time.monotonic()
+            if deadline < now - period:  # far behind (a busy kernel): drop the missed ticks
+                deadline = now
+            await asyncio.sleep(max(0.0, deadline - now))

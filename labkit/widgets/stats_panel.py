@@ -66,7 +66,7 @@ class StatsPanel(widgets.VBox):
             if self.collector.samples:
                 self.redraw()
 
-    async def close(self) -> None:
+    async def dispose(self) -> None:
         if self._task is not None:
             self._task.cancel()
         self.live.close()

@@ -48,10 +48,11 @@ class VideoTile(widgets.VBox):
         self.image = widgets.Image(format="jpeg", layout={"width": f"{TILE[0]}px", "height": f"{TILE[1]}px"})
         self.label = widgets.HTML()
         super().__init__([self.image, self.label], **kwargs)
+        self.add_class("labkit-tile")
         self.show(muted=False, speaking=False)
 
     def show(self, muted: bool, speaking: bool, state: str = "") -> None:
-        icon = " 🔇" if muted else ""
+        icon = ' <span style="color:#c62828">· muted</span>' if muted else ""
         extra = f" <small>({html.escape(state)})</small>" if state and state != "Connected" else ""
         self.label.value = f"<b>{html.escape(self.name)}</b>{icon}{extra}"
         self.layout.border = "3px solid #2e7d32" if speaking else "3px solid transparent"
@@ -98,7 +99,7 @@ class VideoPanel(widgets.VBox):
             )
         return self
 
-    async def close(self) -> None:
+    async def dispose(self) -> None:
         self.pump.stop()
         if self._preview_renderer is not None:
             await self._preview_renderer.dispose()

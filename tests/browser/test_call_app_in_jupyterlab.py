@@ -1,0 +1,100 @@
+"""Two call apps in real JupyterLab, used from real Chromium like a person would."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from labkit.media import frame_code
+
+from .conftest import ARTIFACTS, Lab
+
+NOTEBOOK_03 = Path(__file__).resolve().parents[2] / "notebooks" / "03_call_app.ipynb"
+
+pytestmark = pytest.mark.browser
+
+KERNEL_IDLE = """() => {
+  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = widget && widget.sessionContext && widget.sessionContext.session
+    && widget.sessionContext.session.kernel;
+  return Boolean(kernel && kernel.status === 'idle');
+}"""
+
+
+async def open_and_run(page: Any, lab: Lab, notebook: str) -> None:
+    await page.goto(lab.notebook_url(notebook))
+    await page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    await page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+async def shot(page: Any, name: str) -> None:
+    await page.screenshot(path=str(ARTIFACTS / f"call-app-{name}.png"))
+
+
+def pixels(png: bytes) -> np.ndarray:  # type: ignore[type-arg]
+    return np.asarray(Image.open(BytesIO(png)).convert("RGB"))
+
+
+async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) -> None:
+    await open_and_run(page, lab, "two_call_apps.ipynb")
+    await page.get_by_text("labkit · Alice").wait_for(timeout=90_000)
+    await page.get_by_text("labkit · Bob").wait_for(timeout=30_000)
+    await page.locator("img.widget-image").first.wait_for(timeout=30_000)  # the previews
+    assert await page.get_by_text("Error displaying widget").count() == 0
+    await shot(page, "1-setup")
+
+    await page.get_by_placeholder("user id, name or group id").first.fill("bob")
+    await page.get_by_role("button", name="Video call").first.click()
+    await page.get_by_text("Alice is calling you").wait_for(timeout=20_000)
+    await shot(page, "2-incoming")
+
+    await page.get_by_role("button", name="Accept with video").click()
+    hang_up = page.get_by_role("button", name="Hang up")
+    await hang_up.nth(1).wait_for(timeout=20_000)  # both apps are on their call page
+    bob_tile = page.locator(".labkit-tile", has_text="Bob").locator("img")
+    await bob_tile.wait_for(timeout=20_000)
+
+    async def decoded() -> frame_code.FrameStamp | None:
+        return frame_code.decode(pixels(await bob_tile.screenshot()))
+
+    for _ in range(100):  # until the tile shows Bob's video (not the placeholder)
+        if await decoded() is not None:
+            break
+        await asyncio.sleep(0.2)
+    first = await bob_tile.screenshot()
+    await asyncio.sleep(1.0)
+    second = await bob_tile.screenshot()
+    assert not np.array_equal(pixels(first), pixels(second)), "the remote tile's pixels did not change"
+    stamps = [frame_code.decode(pixels(png)) for png in (first, second)]
+    assert all(s is not None and s.camera == 1 for s in stamps), stamps  # Bob's camera 1, really received
+    assert stamps[1].frame_number > stamps[0].frame_number  # type: ignore[union-attr]
+    await shot(page, "3-in-call")
+
+    await page.get_by_role("button", name="Mute").first.click()
+    await page.get_by_role("button", name="Unmute").first.wait_for(timeout=10_000)
+    alice_tile_label = page.locator(".labkit-tile", has_text="Alice")
+    await alice_tile_label.filter(has_text="· muted").wait_for(timeout=10_000)  # Bob's app sees Alice muted
+    await shot(page, "4-muted")
+
+    await hang_up.first.click()
+    await page.get_by_text("Alice hung up (0)").wait_for(timeout=15_000)  # Bob's end notice
+    await page.get_by_text("The call was hung up (0)").wait_for(timeout=15_000)  # Alice's
+    await shot(page, "5-ended")
+    assert await page.get_by_text("Error displaying widget").count() == 0
+
+
+async def test_notebook_03_runs_in_jupyterlab(lab: Lab, page: Any) -> None:
+    shutil.copy(NOTEBOOK_03, lab.root)
+    await open_and_run(page, lab, "03_call_app.ipynb")
+    outputs = page.locator(".jp-OutputArea-output")
+    await outputs.filter(has_text="Alice's app says: Bob hung up (0)").wait_for(timeout=90_000)
+    await outputs.filter(has_text="Bob's tiles: ['Alice']").wait_for(timeout=60_000)
+    assert await page.get_by_text("Error displaying widget").count() == 0
+    await page.screenshot(path=str(ARTIFACTS / "notebook-03.png"), full_page=True)
