@@ -13,6 +13,7 @@ from ..calling import Call, CallAgent, LocalVideoStream
 from ..errors import ErrorCode, LabkitError
 from ..identity import is_acs_user_id
 from ..service.client import list_users
+from .copy_button import CopyButton
 from .error_bar import ErrorBar
 
 
@@ -56,13 +57,15 @@ class Dialer(widgets.VBox):
         self.identity = widgets.Text(
             value=agent.user_id, description=agent.display_name or "You", disabled=True, layout={"width": "100%"}
         )
+        self.copy_button = CopyButton(agent.user_id, description="Copy my id")
         self.errors = ErrorBar()
         self.audio_button.on_click(lambda _: self.errors.run(self.call(video=False)))
         self.video_button.on_click(lambda _: self.errors.run(self.call(video=True)))
         self.join_button.on_click(lambda _: self.errors.run(self.join()))
         self.new_group_button.on_click(lambda _: setattr(self.callee, "value", str(uuid.uuid4())))
         buttons = widgets.HBox([self.audio_button, self.video_button, self.join_button, self.new_group_button])
-        super().__init__([self.identity, widgets.HBox([self.callee]), buttons, self.errors], **kwargs)
+        identity = widgets.HBox([self.identity, self.copy_button])
+        super().__init__([identity, widgets.HBox([self.callee]), buttons, self.errors], **kwargs)
 
     def on_call(self, handler: Callable[[Call], None]) -> None:
         self._handlers.append(handler)

@@ -27,7 +27,7 @@ FrameSource = Callable[[], VideoFrame | None]
 Placeholder = Callable[[int, int], npt.NDArray[np.uint8]]
 
 
-def jpeg(image: npt.NDArray[np.uint8], quality: int = 75) -> bytes:
+def jpeg(image: npt.NDArray[np.uint8], quality: int = 85) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()

@@ -104,7 +104,9 @@ async def page() -> AsyncIterator[object]:
     async with async_playwright() as playwright:
         # playwright gives each launch a fresh temporary profile of its own
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = await browser.new_context(viewport={"width": 1500, "height": 1100})
+        context = await browser.new_context(
+            viewport={"width": 1500, "height": 1100}, permissions=["clipboard-read", "clipboard-write"]
+        )
         page = await context.new_page()
         yield page
         await browser.close()

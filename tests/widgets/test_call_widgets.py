@@ -14,6 +14,7 @@ async def dial(people: Factory, video: bool = True) -> tuple[Person, Person, Dia
     alice, bob = await people("Alice"), await people("Bob")
     dialer, prompt = Dialer(alice.agent), IncomingCallPrompt(bob.agent)
     assert dialer.identity.value == alice.agent.user_id
+    assert dialer.copy_button.value == alice.agent.user_id
     assert not prompt.visible
     dialer.callee.value = "bob"  # by the name the token service knows
     (dialer.video_button if video else dialer.audio_button).click()
