@@ -107,26 +107,8 @@ class VideoSink(_Sink):
         return await waiter
 
 
-class AudioSink(_Sink):
-    """Measures a remote audio track's level and plays it on the current speaker."""
-
-    def __init__(self, track: MediaStreamTrack, name: str, source: str, speaker: Callable[[], Speaker]) -> None:
-        self.meter = LevelMeter()
-        self.source = source
-        self._speaker = speaker
-        super().__init__(track, name)
-
-    def level_dbfs(self) -> float:
-        return self.meter.level()
-
-    def _on_frame(self, frame: object) -> None:
-        assert isinstance(frame, AudioFrame)
-        self.meter.add(audio_level_dbfs(frame))
-        self._speaker().play(self.source, frame)
-
-
 class LevelSink(_Sink):
-    """Measures an audio track's level and nothing else (a microphone meter)."""
+    """Measures an audio track's level (a microphone meter)."""
 
     def __init__(self, track: MediaStreamTrack, name: str) -> None:
         self.meter = LevelMeter()
@@ -138,3 +120,17 @@ class LevelSink(_Sink):
     def _on_frame(self, frame: object) -> None:
         assert isinstance(frame, AudioFrame)
         self.meter.add(audio_level_dbfs(frame))
+
+
+class AudioSink(LevelSink):
+    """Measures a remote audio track's level and plays it on the current speaker."""
+
+    def __init__(self, track: MediaStreamTrack, name: str, source: str, speaker: Callable[[], Speaker]) -> None:
+        self.source = source
+        self._speaker = speaker
+        super().__init__(track, name)
+
+    def _on_frame(self, frame: object) -> None:
+        super()._on_frame(frame)
+        assert isinstance(frame, AudioFrame)
+        self._speaker().play(self.source, frame)
