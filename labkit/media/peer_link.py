@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 SignalSender = Callable[[SessionDescription | IceCandidate], Awaitable[None]]
 
+NEGOTIATION_TIMEOUT = 10.0
+"""How long an offer waits for its answer before the next negotiation goes ahead."""
 PREFERRED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
 
 
@@ -51,6 +53,8 @@ class PeerLink:
         """What each sender encodes, by kind (the call's encoder inputs)."""
         self._send_signal = send_signal
         self._lock = asyncio.Lock()
+        self._answered = asyncio.Event()  # no offer of ours is waiting for its answer
+        self._answered.set()
         self._has_senders = False
         self.held = False
         self.received: dict[str, RtpReceiveCounter] = {}
@@ -70,7 +74,11 @@ class PeerLink:
         return self.pc.connectionState
 
     async def offer(self) -> None:
-        """Send an offer: the first one, or a renegotiation (hold, resume)."""
+        """Send an offer: the first one, or a renegotiation (hold, resume).
+
+        One negotiation at a time: a new offer waits for the answer to the previous one.
+        """
+        await self._previous_answer()
         async with self._lock:
             if not self._has_senders:
                 for kind in ("audio", "video"):
@@ -78,6 +86,7 @@ class PeerLink:
                 self._has_senders = True
             await self.pc.setLocalDescription(await self.pc.createOffer())
             offer = SessionDescription(kind="offer", sdp=self.pc.localDescription.sdp)
+            self._answered.clear()
         await self._send_signal(offer)  # outside the lock: the answer may come straight back
 
     async def handle(self, payload: SessionDescription | IceCandidate) -> None:
@@ -101,15 +110,30 @@ class PeerLink:
                 answer = SessionDescription(kind="answer", sdp=self.pc.localDescription.sdp)
             else:
                 await self.pc.setRemoteDescription(RTCSessionDescription(payload.sdp, "answer"))
+                self._answered.set()
         if answer is not None:
             await self._send_signal(answer)
 
     async def set_held(self, held: bool) -> None:
-        """Hold (no media either way) or resume, by renegotiating every transceiver's direction."""
+        """Hold (no media either way) or resume, by renegotiating every transceiver's direction.
+
+        Returns once the peer has answered, so the media has really stopped (or restarted).
+        """
+        await self._previous_answer()
         self.held = held
         async with self._lock:
             self._apply_hold_direction()
         await self.offer()
+        await self._previous_answer()
+
+    async def _previous_answer(self) -> None:
+        try:
+            await asyncio.wait_for(self._answered.wait(), NEGOTIATION_TIMEOUT)
+        except TimeoutError:
+            logger.warning(
+                "no answer from %s within %g s; negotiating again anyway", self.remote_id, NEGOTIATION_TIMEOUT
+            )
+            self._answered.set()
 
     async def close(self) -> None:
         await self.pc.close()
