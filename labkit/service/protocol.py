@@ -134,7 +134,7 @@ SignalPayload = Annotated[SessionDescription | IceCandidate, Field(discriminator
 class SignIn(Message):
     """First message on a connection: authenticate with an access token."""
 
-    type: Literal["sign-in"] = "sign-in"
+    type: Literal[MessageType.SIGN_IN] = MessageType.SIGN_IN
     ref: Ref | None = None
     token: Annotated[str, Field(max_length=8192)]
     display_name: DisplayName = ""
@@ -144,7 +144,7 @@ class SignIn(Message):
 class StartCall(Message):
     """Call one user (1:1) or several (an ad-hoc group). ACS: ``startCall``. Needs ``voip``."""
 
-    type: Literal["start-call"] = "start-call"
+    type: Literal[MessageType.START_CALL] = MessageType.START_CALL
     ref: Ref | None = None
     call_id: CallId
     participants: Annotated[list[UserId], Field(min_length=1, max_length=MAX_PARTICIPANTS - 1)]
@@ -162,7 +162,7 @@ class StartCall(Message):
 class Join(Message):
     """Join (or open) the group call named by a GUID. ACS: ``join({groupId})``."""
 
-    type: Literal["join"] = "join"
+    type: Literal[MessageType.JOIN] = MessageType.JOIN
     ref: Ref | None = None
     group_id: CallId
     video: bool = False
@@ -171,7 +171,7 @@ class Join(Message):
 class Ringing(Message):
     """The callee's agent reports that the incoming call is being shown."""
 
-    type: Literal["ringing"] = "ringing"
+    type: Literal[MessageType.RINGING] = MessageType.RINGING
     ref: Ref | None = None
     call_id: CallId
 
@@ -179,7 +179,7 @@ class Ringing(Message):
 class Accept(Message):
     """Accept an incoming call. ACS: ``IncomingCall.accept``."""
 
-    type: Literal["accept"] = "accept"
+    type: Literal[MessageType.ACCEPT] = MessageType.ACCEPT
     ref: Ref | None = None
     call_id: CallId
     video: bool = False
@@ -188,7 +188,7 @@ class Accept(Message):
 class Reject(Message):
     """Decline an incoming call. ACS: ``IncomingCall.reject``."""
 
-    type: Literal["reject"] = "reject"
+    type: Literal[MessageType.REJECT] = MessageType.REJECT
     ref: Ref | None = None
     call_id: CallId
 
@@ -196,7 +196,7 @@ class Reject(Message):
 class HangUp(Message):
     """Leave a call, cancel an unanswered one, or end it for everyone. ACS: ``hangUp({forEveryone})``."""
 
-    type: Literal["hang-up"] = "hang-up"
+    type: Literal[MessageType.HANG_UP] = MessageType.HANG_UP
     ref: Ref | None = None
     call_id: CallId
     for_everyone: bool = False
@@ -205,7 +205,7 @@ class HangUp(Message):
 class AddParticipant(Message):
     """Invite one more user into a call. ACS: ``addParticipant``. Needs ``voip``."""
 
-    type: Literal["add-participant"] = "add-participant"
+    type: Literal[MessageType.ADD_PARTICIPANT] = MessageType.ADD_PARTICIPANT
     ref: Ref | None = None
     call_id: CallId
     user_id: UserId
@@ -215,7 +215,7 @@ class AddParticipant(Message):
 class RemoveParticipant(Message):
     """Remove a user from a call. ACS: ``removeParticipant``."""
 
-    type: Literal["remove-participant"] = "remove-participant"
+    type: Literal[MessageType.REMOVE_PARTICIPANT] = MessageType.REMOVE_PARTICIPANT
     ref: Ref | None = None
     call_id: CallId
     user_id: UserId
@@ -224,7 +224,7 @@ class RemoveParticipant(Message):
 class Signal(Message):
     """WebRTC negotiation for one peer connection: relayed verbatim to ``to`` (from ``from``)."""
 
-    type: Literal["signal"] = "signal"
+    type: Literal[MessageType.SIGNAL] = MessageType.SIGNAL
     ref: Ref | None = None
     call_id: CallId
     to: UserId | None = None
@@ -235,7 +235,7 @@ class Signal(Message):
 class UpdateState(Message):
     """Tell the other members about this agent's mute, video, hold or display name."""
 
-    type: Literal["update-state"] = "update-state"
+    type: Literal[MessageType.UPDATE_STATE] = MessageType.UPDATE_STATE
     ref: Ref | None = None
     call_id: CallId
     is_muted: bool | None = None
@@ -247,7 +247,7 @@ class UpdateState(Message):
 class Ping(Message):
     """Keep-alive; answered by ``pong``."""
 
-    type: Literal["ping"] = "ping"
+    type: Literal[MessageType.PING] = MessageType.PING
     ref: Ref | None = None
 
 
@@ -257,7 +257,7 @@ class Ping(Message):
 class SignedIn(Message):
     """Sign-in succeeded."""
 
-    type: Literal["signed-in"] = "signed-in"
+    type: Literal[MessageType.SIGNED_IN] = MessageType.SIGNED_IN
     ref: Ref | None = None
     user_id: UserId
     display_name: DisplayName
@@ -269,7 +269,7 @@ class SignedIn(Message):
 class Error(Message):
     """Something the agent sent was refused; ``code`` is an ``ErrorCode``."""
 
-    type: Literal["error"] = "error"
+    type: Literal[MessageType.ERROR] = MessageType.ERROR
     ref: Ref | None = None
     code: str
     message: str
@@ -284,7 +284,7 @@ class Error(Message):
 class IncomingCall(Message):
     """Somebody is calling this agent. ACS: the ``incomingCall`` event."""
 
-    type: Literal["incoming-call"] = "incoming-call"
+    type: Literal[MessageType.INCOMING_CALL] = MessageType.INCOMING_CALL
     call_id: CallId
     caller: Participant
     video: bool
@@ -299,7 +299,7 @@ class Roster(Message):
     whoever arrives offers).
     """
 
-    type: Literal["roster"] = "roster"
+    type: Literal[MessageType.ROSTER] = MessageType.ROSTER
     ref: Ref | None = None
     call_id: CallId
     group_id: CallId | None = None
@@ -310,7 +310,7 @@ class Roster(Message):
 class ParticipantJoined(Message):
     """A new member: invited (``Connecting``/``Ringing``) or joined (``Connected``)."""
 
-    type: Literal["participant-joined"] = "participant-joined"
+    type: Literal[MessageType.PARTICIPANT_JOINED] = MessageType.PARTICIPANT_JOINED
     call_id: CallId
     participant: Participant
 
@@ -318,7 +318,7 @@ class ParticipantJoined(Message):
 class ParticipantUpdated(Message):
     """A member's state, mute, video, hold or display name changed."""
 
-    type: Literal["participant-updated"] = "participant-updated"
+    type: Literal[MessageType.PARTICIPANT_UPDATED] = MessageType.PARTICIPANT_UPDATED
     call_id: CallId
     participant: Participant
 
@@ -326,7 +326,7 @@ class ParticipantUpdated(Message):
 class ParticipantLeft(Message):
     """A member left, declined, was removed, timed out or was disconnected."""
 
-    type: Literal["participant-left"] = "participant-left"
+    type: Literal[MessageType.PARTICIPANT_LEFT] = MessageType.PARTICIPANT_LEFT
     call_id: CallId
     user_id: UserId
     reason: EndReason
@@ -335,13 +335,13 @@ class ParticipantLeft(Message):
 class CallEnded(Message):
     """This agent's part in the call is over; ``reason`` says why."""
 
-    type: Literal["call-ended"] = "call-ended"
+    type: Literal[MessageType.CALL_ENDED] = MessageType.CALL_ENDED
     call_id: CallId
     reason: EndReason
 
 
 class Pong(Message):
-    type: Literal["pong"] = "pong"
+    type: Literal[MessageType.PONG] = MessageType.PONG
     ref: Ref | None = None
 
 
