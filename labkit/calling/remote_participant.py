@@ -44,7 +44,6 @@ class RemoteParticipant(Emitter):
         self._display_name = wire.display_name
         self._state = RemoteParticipantState.IDLE
         self._is_muted = wire.is_muted
-        self._is_video_on = wire.is_video_on
         self._is_on_hold = wire.is_on_hold
         self._is_speaking = False
         self._end_reason: CallEndReason | None = None
@@ -114,7 +113,7 @@ class RemoteParticipant(Emitter):
         if wire.is_muted != self._is_muted:
             self._is_muted = wire.is_muted
             self._emit("is_muted_changed", ValueChanged(wire.is_muted, not wire.is_muted))
-        self._is_video_on, self._is_on_hold = wire.is_video_on, wire.is_on_hold
+        self._is_on_hold = wire.is_on_hold
         self._apply_state(wire)
 
     def _apply_state(self, wire: Participant) -> None:

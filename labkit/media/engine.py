@@ -47,13 +47,6 @@ class MediaEngine:
             return await coro
         return await asyncio.wrap_future(self.submit(coro))
 
-    def run_sync(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
-        """Run ``coro`` on the engine and block this (non-engine) thread for its result."""
-        if self.in_engine():
-            coro.close()
-            raise RuntimeError("run_sync cannot be called from the engine thread")
-        return self.submit(coro).result(timeout)
-
     def call_soon(self, callback: Any, *args: Any) -> None:
         self.loop.call_soon_threadsafe(callback, *args)
 

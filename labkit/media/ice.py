@@ -43,10 +43,6 @@ def set_ice_mode(mode: IceMode | str) -> None:
     )
 
 
-def ice_mode() -> IceMode:
-    return IceMode.LOOPBACK if aioice.ice.get_host_addresses is _loopback_addresses else IceMode.HOST
-
-
 def rtc_configuration(ice_servers: Sequence[RTCIceServer] = ()) -> RTCConfiguration:
     """A configuration with exactly ``ice_servers`` (none by default: no outside STUN)."""
     return RTCConfiguration(iceServers=list(ice_servers))

@@ -27,7 +27,6 @@ class Speaker:
 
     def __init__(self) -> None:
         self.meter = LevelMeter()
-        self.samples_played = 0
         self._backlog: dict[str, deque[npt.NDArray[np.int16]]] = {}
         self._queued: dict[str, int] = {}
         self._resamplers: dict[str, AudioResampler] = {}
@@ -90,13 +89,12 @@ class Speaker:
             mix += self._take(source, FRAME_SAMPLES)
         clipped = np.clip(mix, -32768, 32767).astype(np.int16)
         self.meter.add(power_to_dbfs(float(np.mean(np.square(clipped.astype(np.float32) / 32768.0)))))
-        self.samples_played += FRAME_SAMPLES
         if self._wav is not None:
             self._wav.writeframes(clipped.tobytes())
 
 
 class NullSpeaker(Speaker):
-    """Discards what it is given (but still counts it)."""
+    """Discards what it is given."""
 
     def play(self, source: str, frame: AudioFrame) -> None:
-        self.samples_played += frame.samples
+        pass

@@ -47,7 +47,6 @@ class CallRecord:
     """A call: 1:1, an ad-hoc group (several callees or added participants) or a ``group_id`` call."""
 
     id: str
-    caller_id: str | None
     video: bool
     group_id: str | None = None
     is_group: bool = False

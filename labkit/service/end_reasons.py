@@ -49,18 +49,3 @@ NO_ANSWER = CallEndReason(408, 0, "The callee did not answer in time.")
 """408/0: nobody answered before the ring timeout, 30 s by default (labkit)."""
 REQUEST_REFUSED = CallEndReason(400, 0, "The service refused the request.")
 """400/0: the service refused to start, join or accept the call; the message says why (labkit)."""
-
-ALL_REASONS: tuple[CallEndReason, ...] = (
-    LOCAL_HANG_UP,
-    CANCELLED,
-    DECLINED,
-    ALL_DECLINED,
-    REMOVED,
-    ENDED_FOR_EVERYONE,
-    INVALID_TOKEN,
-    NETWORK,
-    UNKNOWN_USER,
-    USER_OFFLINE,
-    NO_ANSWER,
-    REQUEST_REFUSED,
-)

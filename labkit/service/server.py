@@ -119,11 +119,6 @@ class EmbeddedService:
         self._thread = None
         self._loop = None
 
-    def run_coroutine(self, coro: asyncio.Future[object] | object, timeout: float = 10.0) -> object:
-        """Run a coroutine on the service's loop and return its result (for inspection in tests)."""
-        assert self._loop is not None, "the service is not running"
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)  # type: ignore[arg-type]
-
     def __enter__(self) -> Self:
         return self.start()
 

@@ -117,7 +117,7 @@ class Switchboard:
             raise LabkitError(ErrorCode.CALL_ID_IN_USE, f"Call id {msg.call_id} is already in use.", "Use a new GUID.")
         if agent.user_id in msg.participants:
             raise LabkitError(ErrorCode.INVALID_MESSAGE, "You cannot call yourself.")
-        call = CallRecord(id=msg.call_id, caller_id=agent.user_id, video=msg.video, is_group=len(msg.participants) > 1)
+        call = CallRecord(id=msg.call_id, video=msg.video, is_group=len(msg.participants) > 1)
         self._add_member(
             call, Member(agent.user_id, agent.display_name, RemoteParticipantState.CONNECTED, is_video_on=msg.video)
         )
@@ -137,7 +137,7 @@ class Switchboard:
         self._require_fresh_token(agent)
         call = self.calls.get(msg.group_id)
         if call is None:
-            call = CallRecord(id=msg.group_id, caller_id=None, video=msg.video, group_id=msg.group_id, is_group=True)
+            call = CallRecord(id=msg.group_id, video=msg.video, group_id=msg.group_id, is_group=True)
             self.calls[call.id] = call
         elif call.group_id is None:
             raise LabkitError(
