@@ -111,8 +111,7 @@ class DeviceManager(Emitter):
     def add_file_camera(self, path: str | Path, name: str | None = None, *, loop: bool = True) -> VideoDeviceInfo:
         """A video file (anything PyAV reads) as a camera that loops (or plays once, ``loop=False``)."""
         camera = devices.file_camera(path, name, loop=loop)
-        camera.info = VideoDeviceInfo(f"{camera.info.id}:{self.tag}", camera.info.name, camera.info.device_type)
-        self._add_camera(camera)
+        self._add_camera(camera)  # gives the id this manager's tag
         self._emit("video_devices_updated", CollectionUpdated(added=(camera.info,)))
         return camera.info
 

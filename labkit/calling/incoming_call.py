@@ -11,8 +11,9 @@ from ..service.end_reasons import CallEndReason
 from ..service.protocol import IncomingCall as IncomingCallMessage
 from ..service.protocol import Reject
 from ..states import CallDirection
+from . import call_options
 from .call import Call
-from .call_options import AudioOptions, VideoOptions, audio_options, video_options
+from .call_options import AudioOptions, VideoOptions
 from .events import Emitter, ValueChanged
 from .local_video_stream import LocalVideoStream
 
@@ -65,8 +66,8 @@ class IncomingCall(Emitter):
         """Answer, with video if ``video_options`` names a ``LocalVideoStream``. ACS: ``accept``."""
         self._check_open()
         self._answered = True
-        audio = _audio_options(audio_options)
-        streams = _video_options(video_options).local_video_streams
+        audio = call_options.audio_options(audio_options)
+        streams = call_options.video_options(video_options).local_video_streams
         call = Call(
             self._agent, self.id, CallDirection.INCOMING, muted=audio.muted, video=streams[0] if streams else None
         )
@@ -100,7 +101,3 @@ class IncomingCall(Emitter):
 
     def __repr__(self) -> str:
         return f"IncomingCall(from {self.caller_info.display_name!r}, {self.id[:8]})"
-
-
-_audio_options = audio_options
-_video_options = video_options

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +15,6 @@ from ..errors import ErrorCode, TokenError
 from .access_token import AccessToken, TokenClaims
 from .identifier import CommunicationUserIdentifier
 from .scopes import TokenScope
-
-
-@dataclass(frozen=True, slots=True)
-class _Issued:
-    claims: TokenClaims
 
 
 def _endpoint_of(connection_string: str) -> str:
@@ -47,7 +41,7 @@ class AzureIdentityClient:
         self.resource_id = endpoint.split("//", 1)[-1].split(".", 1)[0].rstrip("/")
         self._client = CommunicationIdentityClient.from_connection_string(connection_string, **client_kwargs)
         self._lock = threading.Lock()
-        self._issued: dict[str, _Issued] = {}
+        self._issued: dict[str, TokenClaims] = {}
         self._users: set[str] = set()
 
     def create_user(self) -> CommunicationUserIdentifier:
@@ -107,9 +101,9 @@ class AzureIdentityClient:
                 "This service did not issue that token, or it was revoked.",
                 "Get a fresh one from POST /api/token.",
             )
-        if issued.claims.expires_on <= datetime.now(UTC):
+        if issued.expires_on <= datetime.now(UTC):
             raise TokenError(ErrorCode.TOKEN_EXPIRED, "The token has expired.", "Get a fresh one from POST /api/token.")
-        return issued.claims
+        return issued
 
     def _remember(
         self, user: CommunicationUserIdentifier, scopes: Sequence[TokenScope], token: str, expires_on: Any
@@ -117,12 +111,12 @@ class AzureIdentityClient:
         expires = _as_datetime(expires_on)
         claims = TokenClaims(user, tuple(scopes), self.resource_id, datetime.now(UTC), expires)
         with self._lock:
-            self._issued[_digest(token)] = _Issued(claims)
+            self._issued[_digest(token)] = claims
         return AccessToken(token, expires)
 
     def _forget_tokens_of(self, user_id: str) -> None:
         with self._lock:
-            for key in [k for k, v in self._issued.items() if v.claims.user.id == user_id]:
+            for key in [k for k, v in self._issued.items() if v.user.id == user_id]:
                 del self._issued[key]
 
 

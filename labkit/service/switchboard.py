@@ -338,8 +338,7 @@ class Switchboard:
         self._send_to(user_id, CallEnded(call_id=call.id, reason=EndReason.of(reason)))
 
     def _discard(self, call: CallRecord) -> None:
-        for user_id in list(call.members):
-            self._finish(call, user_id, end_reasons.LOCAL_HANG_UP)
+        """Forget ``call``; its members have each been told that it ended."""
         self.calls.pop(call.id, None)
 
     # --- helpers --------------------------------------------------------------------------
