@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from labkit import Call, CallState, RemoteParticipantState
@@ -96,4 +95,3 @@ async def test_add_participant_brings_a_third_person_in(people: Factory) -> None
     await carol_call.wait_for_remote_participants(2)
     await call.wait_for_remote_participants(2)
     assert call.is_group_call
-    await asyncio.sleep(0)

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
 
 from labkit import CallDirection, CallState, RemoteParticipantState, VideoOptions
 
 from .conftest import Factory, eventually, frames_during
 
 
-async def test_audio_call_carries_each_tone_both_ways(people: Factory) -> None:
+def dominant_frequency(path: Path) -> float:
+    """The strongest frequency in a mono 16-bit WAV file."""
+    with wave.open(str(path)) as wav:
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).astype(np.float64)
+        rate = wav.getframerate()
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+    return float(np.fft.rfftfreq(samples.size, 1 / rate)[int(np.argmax(spectrum))])
+
+
+async def test_audio_call_carries_each_tone_both_ways(people: Factory, tmp_path: Path) -> None:
     alice, bob = await people("Alice"), await people("Bob")
     assert alice.devices.tone_frequency != bob.devices.tone_frequency
     states: list[CallState] = []
@@ -32,6 +46,14 @@ async def test_audio_call_carries_each_tone_both_ways(people: Factory) -> None:
     assert remote.audio_level_dbfs() > -30
     assert not remote.video_streams[0].is_available
     await eventually(lambda: remote.is_speaking, what="Bob speaking (his tone)")
+    # each side's speaker plays the *other* side's tone: record both and find the pitch
+    for person in (alice, bob):
+        person.devices.speaker_output().record_to(tmp_path / f"{person.name}.wav")
+    await asyncio.sleep(1.0)
+    for person in (alice, bob):
+        person.devices.speaker_output().stop_recording()
+    assert dominant_frequency(tmp_path / "Bob.wav") == pytest.approx(alice.devices.tone_frequency, abs=3)
+    assert dominant_frequency(tmp_path / "Alice.wav") == pytest.approx(bob.devices.tone_frequency, abs=3)
 
 
 async def test_video_call_delivers_each_sides_synthetic_camera(people: Factory) -> None:
