@@ -95,6 +95,10 @@ class PeerLink:
         async with self._lock:
             if isinstance(payload, IceCandidate):
                 await self._add_candidate(payload)
+            elif payload.kind == "offer" and self.pc.signalingState != "stable":
+                # offers crossed; aiortc cannot roll back, so this side is the impolite one
+                # (W3C perfect negotiation): the peer (a browser) rolls back and answers ours
+                logger.info("ignored an offer from %s that crossed ours", self.remote_id)
             elif payload.kind == "offer":
                 await self.pc.setRemoteDescription(RTCSessionDescription(payload.sdp, "offer"))
                 if not self._has_senders:

@@ -30,6 +30,7 @@ class AgentConnection:
         self.remote = remote
         self.claims: TokenClaims | None = None
         self.display_name = ""
+        self.can_roll_back = False
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX_LIMIT)
         self._writer = asyncio.get_running_loop().create_task(self._write(), name=f"labkit-agent-writer {remote}")
         self._closing: asyncio.Task[None] | None = None

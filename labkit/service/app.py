@@ -1,4 +1,4 @@
-"""The aiohttp application: token endpoint, health check and the agents' WebSocket."""
+"""The aiohttp application: the web app, token endpoint, health check and the agents' WebSocket."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .http_api import handle_health, handle_token, handle_users
 from .signaling import handle_agent_socket
 from .switchboard import Switchboard
 from .token_directory import TokenDirectory
+from .web_app import add_web_app
 
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -28,6 +29,7 @@ def create_app(identity: IdentityClient | None = None) -> web.Application:
     app.router.add_get("/health", handle_health)
     app.router.add_get("/api/users", handle_users)
     app.router.add_get("/ws", handle_agent_socket)
+    add_web_app(app)
     app.on_shutdown.append(_close_agents)
     return app
 

@@ -107,6 +107,8 @@ class Participant(Message):
     is_muted: bool = False
     is_video_on: bool = False
     is_on_hold: bool = False
+    can_roll_back: bool = False
+    """The member's agent can roll back an offer, so it is the polite side when offers cross."""
 
 
 class SessionDescription(Message):
@@ -139,6 +141,8 @@ class SignIn(Message):
     token: Annotated[str, Field(max_length=8192)]
     display_name: DisplayName = ""
     protocol_version: int = PROTOCOL_VERSION
+    can_roll_back: bool = False
+    """True for agents that can roll back an offer (browsers); labkit's aiortc agents cannot."""
 
 
 class StartCall(Message):

@@ -113,6 +113,7 @@ def _check_sign_in(agent: AgentConnection, switchboard: Switchboard, message: Si
         )
     agent.claims = claims
     agent.display_name = message.display_name or claims.user.id
+    agent.can_roll_back = message.can_roll_back
 
 
 def _refuse(agent: AgentConnection, error: LabkitError, ref: str | None) -> None:

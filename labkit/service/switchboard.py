@@ -119,7 +119,14 @@ class Switchboard:
             raise LabkitError(ErrorCode.INVALID_MESSAGE, "You cannot call yourself.")
         call = CallRecord(id=msg.call_id, video=msg.video, is_group=len(msg.participants) > 1)
         self._add_member(
-            call, Member(agent.user_id, agent.display_name, RemoteParticipantState.CONNECTED, is_video_on=msg.video)
+            call,
+            Member(
+                agent.user_id,
+                agent.display_name,
+                RemoteParticipantState.CONNECTED,
+                is_video_on=msg.video,
+                can_roll_back=agent.can_roll_back,
+            ),
         )
         callees = [
             Member(user_id, self._display_name_of(user_id), RemoteParticipantState.CONNECTING)
@@ -147,7 +154,13 @@ class Switchboard:
             raise LabkitError(ErrorCode.ALREADY_IN_CALL, "You are already in this group call.", call_hint(call.id))
         if len(call.members) >= MAX_PARTICIPANTS:
             raise LabkitError(ErrorCode.CALL_FULL, f"The group call has {MAX_PARTICIPANTS} participants already.")
-        member = Member(agent.user_id, agent.display_name, RemoteParticipantState.CONNECTED, is_video_on=msg.video)
+        member = Member(
+            agent.user_id,
+            agent.display_name,
+            RemoteParticipantState.CONNECTED,
+            is_video_on=msg.video,
+            can_roll_back=agent.can_roll_back,
+        )
         self._add_member(call, member)
         agent.send(
             Roster(ref=msg.ref, call_id=call.id, group_id=call.group_id, is_group_call=True, participants=call.roster())
@@ -166,6 +179,7 @@ class Switchboard:
         member.stop_ringing()
         member.state = RemoteParticipantState.CONNECTED
         member.is_video_on = msg.video
+        member.can_roll_back = agent.can_roll_back
         member.display_name = agent.display_name or member.display_name
         call.answered = True
         agent.send(

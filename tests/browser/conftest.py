@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ..calling.conftest import people  # noqa: F401  (the fixture, for calls between pages and Python agents)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",

@@ -1,0 +1,124 @@
+// The labkit signaling protocol over one WebSocket (docs/protocol.md).
+// ACS: the part of CallAgent that talks to the service.
+
+const PROTOCOL_VERSION = 1;
+
+export class ServiceError extends Error {
+  constructor({ code, message, hint }) {
+    super(message || code);
+    this.code = code;
+    this.hint = hint || "";
+  }
+}
+
+export function uuid4() {
+  // crypto.randomUUID needs a secure context; getRandomValues does not (a page on a LAN over http).
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export async function requestToken(name) {
+  const response = await fetch("api/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ userId: name }),
+  });
+  const body = await response.json();
+  if (!response.ok) throw new ServiceError(body.error || { code: "token-request-failed", message: response.statusText });
+  return body; // {token, userId}
+}
+
+export async function listUsers() {
+  const response = await fetch("api/users");
+  return response.ok ? response.json() : [];
+}
+
+/** One signed-in WebSocket. Service messages are dispatched as events named after their type. */
+export class SignalingClient extends EventTarget {
+  constructor(url) {
+    super();
+    this.url = url || new URL("ws", location.href.replace(/^http/, "ws")).href;
+    this.userId = null;
+    this.displayName = "";
+    this._pending = new Map(); // ref -> {resolve, reject}
+    this._refs = 0;
+    this._socket = null;
+  }
+
+  /** Open the socket and sign in; resolves with the signed-in message. */
+  signIn(token, displayName) {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(this.url);
+      this._socket = socket;
+      let signedIn = false;
+      socket.onopen = () =>
+        socket.send(
+          JSON.stringify({ type: "sign-in", token, displayName, protocolVersion: PROTOCOL_VERSION, canRollBack: true }),
+        );
+      socket.onmessage = (event) => {
+        let message;
+        try {
+          message = JSON.parse(event.data);
+        } catch {
+          console.warn("labkit: a frame that is not JSON", event.data);
+          return;
+        }
+        if (!signedIn) {
+          if (message.type === "signed-in") {
+            signedIn = true;
+            this.userId = message.userId;
+            this.displayName = message.displayName;
+            resolve(message);
+          } else if (message.type === "error") {
+            reject(new ServiceError(message));
+          }
+          return;
+        }
+        this._receive(message);
+      };
+      socket.onclose = (event) => {
+        for (const { reject: fail } of this._pending.values())
+          fail(new ServiceError({ code: "connection-closed", message: "The connection to the service closed." }));
+        this._pending.clear();
+        if (!signedIn) reject(new ServiceError({ code: "connection-closed", message: `The service closed the connection (${event.code}).` }));
+        this.dispatchEvent(new CustomEvent("closed", { detail: { code: event.code, reason: event.reason } }));
+      };
+    });
+  }
+
+  get isOpen() {
+    return this._socket !== null && this._socket.readyState === WebSocket.OPEN;
+  }
+
+  /** Send a message and wait for the reply (or error) that carries its ref. */
+  request(message) {
+    const ref = `r${++this._refs}`;
+    return new Promise((resolve, reject) => {
+      this._pending.set(ref, { resolve, reject });
+      this.send({ ...message, ref });
+    });
+  }
+
+  send(message) {
+    if (!this.isOpen) throw new ServiceError({ code: "connection-closed", message: "Not connected to the service." });
+    this._socket.send(typeof message === "string" ? message : JSON.stringify(message));
+  }
+
+  close() {
+    if (this._socket) this._socket.close(1000, "signed out");
+  }
+
+  _receive(message) {
+    const waiter = message.ref ? this._pending.get(message.ref) : undefined;
+    if (waiter) {
+      this._pending.delete(message.ref);
+      if (message.type === "error") waiter.reject(new ServiceError(message));
+      else waiter.resolve(message);
+    }
+    if (message.type === "error" && waiter) return;
+    this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
+  }
+}

@@ -1,0 +1,231 @@
+// The page: sign-in, dialer, incoming-call prompt, call view, device pickers, error bar.
+
+import { CallAgent, CallState, isGroupId } from "./call.js";
+import { DeviceManager } from "./devices.js";
+import { listUsers, requestToken, SignalingClient } from "./signaling.js";
+
+const $ = (id) => document.getElementById(id);
+
+function initials(name) {
+  return (name || "?").split(/\s+/).map((w) => w[0] || "").join("").slice(0, 2).toUpperCase();
+}
+
+export function describeReason(reason, who) {
+  if (!reason) return "The call ended.";
+  const code = reason.subCode ? `${reason.code}/${reason.subCode}` : `${reason.code}`;
+  const message = (reason.message || (who ? `${who} left` : "The call ended")).replace(/\.$/, "");
+  return `${message} (${code})`;
+}
+
+export class CallApp {
+  constructor() {
+    this.devices = new DeviceManager();
+    this.signaling = null;
+    this.agent = null;
+    this.call = null;
+    this.incoming = null;
+    this._timer = null;
+    $("sign-in-button").onclick = () => this.signIn($("name").value);
+    $("name").onkeydown = (e) => e.key === "Enter" && this.signIn($("name").value);
+    $("audio-call").onclick = () => this.dial(false);
+    $("video-call").onclick = () => this.dial(true);
+    $("copy-id").onclick = () => this._guard(() => navigator.clipboard.writeText(this.agent.userId));
+    $("accept-audio").onclick = () => this.accept(false);
+    $("accept-video").onclick = () => this.accept(true);
+    $("reject").onclick = () => this._guard(() => this.incoming.reject());
+    $("mute").onclick = () => this._guard(() => (this.call.isMuted ? this.call.unmute() : this.call.mute()));
+    $("video").onclick = () => this._guard(() => (this.call.isLocalVideoOn ? this.call.stopVideo() : this.call.startVideo()));
+    $("switch-camera").onclick = () => this._guard(() => this.call.switchCamera());
+    $("hold").onclick = () => this._guard(() => (this.call.isOnHold ? this.call.resume() : this.call.hold()));
+    $("hang-up").onclick = () => this._guard(() => this.call.hangUp());
+    $("error-close").onclick = () => ($("error").hidden = true);
+    for (const key of ["camera", "microphone", "speaker"]) $(`${key}-select`).onchange = (e) => this.pick(key, e.target.value);
+    this.devices.addEventListener("changed", () => this._renderDevices());
+  }
+
+  /** Get a token from /api/token and sign in over the WebSocket. */
+  async signIn(name) {
+    name = name.trim();
+    if (!name) return this.showError({ message: "Enter your name first.", hint: "" });
+    await this._guard(async () => {
+      const { token } = await requestToken(name);
+      this.signaling = new SignalingClient();
+      const me = await this.signaling.signIn(token, name);
+      this.agent = new CallAgent(this.signaling, this.devices);
+      this.agent.addEventListener("incomingCall", (e) => this._onIncoming(e.detail));
+      this.signaling.addEventListener("closed", (e) =>
+        this.showError({ message: `Disconnected from the service (${e.detail.code}).`, hint: "Reload the page to sign in again." }),
+      );
+      $("me").textContent = `${me.displayName} · ${me.userId}`;
+      $("sign-in").hidden = true;
+      $("dialer").hidden = false;
+      $("devices").hidden = false;
+      if (this.devices.available) await this.devices.refresh();
+      this._fillUsers();
+    });
+  }
+
+  /** Call what the dialer holds: names or user ids (comma-separated), or a group GUID to join. */
+  async dial(video) {
+    const text = $("callee").value.trim();
+    if (!text) return this.showError({ message: "Enter who to call.", hint: "A name, an 8:acs: user id, or a group GUID." });
+    await this._guard(async () => {
+      if (isGroupId(text)) return this._show(await this.agent.join(text, { video }));
+      const users = await listUsers();
+      const ids = text.split(",").map((part) => {
+        part = part.trim();
+        const found = users.find((u) => u.userId === part || u.name.toLowerCase() === part.toLowerCase() || u.displayName === part);
+        if (!found) throw Object.assign(new Error(`Nobody called "${part}" is known to the service.`), { hint: "Check the name; the person must have signed in once." });
+        return found.userId;
+      });
+      this._show(await this.agent.startCall(ids, { video }));
+    });
+  }
+
+  async accept(video) {
+    const incoming = this.incoming;
+    $("incoming").hidden = true;
+    await this._guard(async () => this._show(await incoming.accept({ video })));
+  }
+
+  async pick(key, id) {
+    await this._guard(async () => {
+      if (this.call && key === "camera") await this.call.switchCamera(id);
+      else if (this.call && key === "microphone") await this.call.switchMicrophone(id);
+      else await this.devices.select(key, id);
+      if (key === "camera") this._renderLocal();
+      if (key === "speaker") for (const audio of document.querySelectorAll("audio.remote")) await this.devices.route(audio);
+    });
+  }
+
+  showError(error) {
+    $("error-text").textContent = error.message || String(error);
+    $("error-hint").textContent = error.hint || "";
+    $("error").hidden = false;
+  }
+
+  // --- rendering --------------------------------------------------------------------------
+
+  _onIncoming(incoming) {
+    this.incoming = incoming;
+    const name = incoming.callerInfo.displayName || incoming.callerInfo.userId;
+    $("incoming-text").textContent = `${name} is calling you${incoming.video ? " (video)" : ""}`;
+    $("incoming").hidden = false;
+    incoming.addEventListener("callEnded", (e) => {
+      $("incoming").hidden = true;
+      if (e.detail.code === 487) this._ended(`Missed call from ${name} (487)`);
+    });
+  }
+
+  _show(call) {
+    this.call = call;
+    for (const error of call.mediaErrors) this.showError(error);
+    $("ended").hidden = true;
+    $("call").hidden = false;
+    $("dialer").hidden = true;
+    call.addEventListener("stateChanged", () => this._renderState());
+    call.addEventListener("isMutedChanged", () => this._renderControls());
+    call.addEventListener("isLocalVideoOnChanged", () => this._renderLocal());
+    call.addEventListener("localVideoChanged", () => this._renderLocal());
+    call.addEventListener("remoteParticipantsUpdated", (e) => this._renderTiles(e.detail));
+    call.addEventListener("participantChanged", () => this._renderTiles());
+    this._renderState();
+    this._renderLocal();
+    this._renderTiles();
+    this._timer = setInterval(() => this._renderTimer(), 1000);
+  }
+
+  _renderState() {
+    const call = this.call;
+    $("call-state").textContent = call.state;
+    this._renderControls();
+    if (call.state === CallState.DISCONNECTED) {
+      clearInterval(this._timer);
+      $("call").hidden = true;
+      $("dialer").hidden = false;
+      for (const tile of document.querySelectorAll(".tile.remote")) tile.remove();
+      $("local-video").srcObject = null;
+      this._ended(`Call ended: ${describeReason(call.callEndReason)}`);
+    }
+  }
+
+  _ended(text) {
+    $("end-reason").textContent = text;
+    $("ended").hidden = false;
+  }
+
+  _renderTimer() {
+    const start = this.call && this.call.startTime;
+    if (!start) return;
+    const s = Math.floor((Date.now() - start) / 1000);
+    $("call-timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+
+  _renderControls() {
+    const call = this.call;
+    $("mute").textContent = call.isMuted ? "Unmute" : "Mute";
+    $("video").textContent = call.isLocalVideoOn ? "Stop video" : "Start video";
+    $("hold").textContent = call.isOnHold ? "Resume" : "Hold";
+    $("mute").classList.toggle("on", call.isMuted);
+    $("hold").classList.toggle("on", call.isOnHold);
+  }
+
+  _renderLocal() {
+    const video = $("local-video");
+    const track = this.call && this.call.isLocalVideoOn ? this.devices.cameraTrack : null;
+    video.srcObject = track ? new MediaStream([track]) : null;
+    this._renderControls();
+  }
+
+  _renderTiles() {
+    const call = this.call;
+    const tiles = $("tiles");
+    for (const tile of tiles.querySelectorAll(".tile.remote")) {
+      if (!call.remoteParticipants.has(tile.dataset.userId)) tile.remove();
+    }
+    for (const p of call.remoteParticipants.values()) {
+      let tile = tiles.querySelector(`.tile.remote[data-user-id="${CSS.escape(p.userId)}"]`);
+      if (!tile) {
+        tile = document.createElement("div");
+        tile.className = "tile remote";
+        tile.dataset.userId = p.userId;
+        tile.innerHTML = '<div class="placeholder"></div><video autoplay playsinline muted></video><audio class="remote" autoplay></audio><span class="label"></span>';
+        tiles.appendChild(tile);
+      }
+      const video = tile.querySelector("video");
+      const audio = tile.querySelector("audio");
+      if (p.stream && video.srcObject !== p.stream) {
+        video.srcObject = p.stream;
+        audio.srcObject = p.stream;
+        this.devices.route(audio);
+      }
+      const showing = p.stream && p.isVideoOn && !p.isOnHold && !call.isOnHold;
+      video.style.visibility = showing ? "visible" : "hidden";
+      tile.querySelector(".placeholder").textContent = showing ? "" : initials(p.displayName);
+      const marks = [p.state !== "Connected" ? p.state : "", p.isMuted ? "muted" : "", p.isOnHold ? "on hold" : ""].filter(Boolean);
+      tile.querySelector(".label").textContent = [p.displayName || p.userId, ...marks].join(" · ");
+    }
+  }
+
+  _renderDevices() {
+    for (const [key, list] of [["camera", this.devices.cameras], ["microphone", this.devices.microphones], ["speaker", this.devices.speakers]]) {
+      const select = $(`${key}-select`);
+      select.replaceChildren(...list.map((d) => new Option(d.name, d.id, false, d.id === this.devices.selected[key])));
+      select.disabled = !list.length;
+    }
+  }
+
+  async _fillUsers() {
+    const users = await listUsers();
+    $("users").replaceChildren(...users.filter((u) => u.userId !== this.agent.userId).map((u) => new Option(u.displayName || u.name, u.name)));
+  }
+
+  async _guard(action) {
+    try {
+      return await action();
+    } catch (error) {
+      console.warn("labkit:", error);
+      this.showError(error);
+    }
+  }
+}

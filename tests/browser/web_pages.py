@@ -1,0 +1,79 @@
+"""Drive the web app (``GET /``) in real Chromium: open pages, read their calls and their getStats."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .conftest import ARTIFACTS
+
+# What the page's call looks like, for a test: state, participants, and per-peer getStats.
+CALL_SUMMARY = """async () => {
+  const call = window.labkit.call;
+  if (!call) return null;
+  const peers = {};
+  for (const [userId, link] of call.links) {
+    const stats = { video: null, audio: null, outVideo: null, outAudio: null, connection: link.connectionState };
+    (await link.pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp') stats[r.kind] = {
+        packets: r.packetsReceived, bytes: r.bytesReceived, framesDecoded: r.framesDecoded || 0,
+        width: r.frameWidth || 0, height: r.frameHeight || 0, energy: r.totalAudioEnergy || 0 };
+      if (r.type === 'outbound-rtp') stats[r.kind === 'video' ? 'outVideo' : 'outAudio'] = {
+        packets: r.packetsSent, bytes: r.bytesSent, framesEncoded: r.framesEncoded || 0 };
+    });
+    peers[userId] = stats;
+  }
+  const participants = {};
+  for (const [userId, p] of call.remoteParticipants) participants[userId] = {
+    displayName: p.displayName, state: p.state, isMuted: p.isMuted, isVideoOn: p.isVideoOn, isOnHold: p.isOnHold };
+  return { id: call.id, state: call.state, endReason: call.callEndReason, participants, peers };
+}"""
+
+
+class WebPage:
+    """One browser tab on the web app, signed in as ``name``."""
+
+    def __init__(self, page: Any, name: str) -> None:
+        self.page = page
+        self.name = name
+        self.user_id = ""
+
+    @classmethod
+    async def open(cls, context: Any, url: str, name: str) -> WebPage:
+        web = cls(await context.new_page(), name)
+        web.page.on("console", lambda m: m.type == "error" and print(f"[{name} console] {m.text}"))
+        web.page.on("response", lambda r: r.status >= 400 and print(f"[{name}] {r.status} {r.url}"))
+        await web.page.goto(f"{url}/?name={name}")
+        await web.page.locator("#dialer").wait_for(state="visible", timeout=15_000)
+        web.user_id = await web.page.evaluate("window.labkit.agent.userId")
+        return web
+
+    def button(self, name: str) -> Any:
+        return self.page.get_by_role("button", name=name, exact=True)
+
+    async def dial(self, who: str, video: bool = True) -> None:
+        await self.page.locator("#callee").fill(who)
+        await self.button("Video call" if video else "Audio call").click()
+
+    async def call(self) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = await self.page.evaluate(CALL_SUMMARY)
+        return result
+
+    async def wait_state(self, state: str, timeout: float = 15.0) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            summary = await self.call()
+            if summary is not None and summary["state"] == state:
+                return summary
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{self.name}'s page did not reach {state} within {timeout} s: {summary}")
+            await asyncio.sleep(0.1)
+
+    async def peer_stats(self, user_id: str) -> dict[str, Any]:
+        summary = await self.call()
+        assert summary is not None, f"{self.name}'s page has no call"
+        stats: dict[str, Any] = summary["peers"][user_id]
+        return stats
+
+    async def shot(self, name: str) -> None:
+        await self.page.screenshot(path=str(ARTIFACTS / f"web-app-{name}.png"))
