@@ -43,6 +43,10 @@ class ErrorCode(StrEnum):
     BAD_REQUEST = "bad-request"
     IDENTITY_UNAVAILABLE = "identity-unavailable"
 
+    NO_PAGE = "no-page"
+    """No notebook page is attached to the browser bridge (headless kernel)."""
+    PERMISSION_DENIED = "permission-denied"
+
 
 class LabkitError(Exception):
     """An error with a code, a human message and, where useful, what to do about it."""

@@ -7,6 +7,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiortc import MediaStreamTrack
 
@@ -14,6 +15,8 @@ from ..errors import ErrorCode, LabkitError
 from ..media import devices
 from ..media.devices import AudioDeviceInfo, Camera, Microphone, SpeakerDevice, VideoDeviceInfo
 from ..media.engine import MediaEngine
+from ..media.page_devices import PageCamera, PageDevice, PageMicrophone, PageSpeakerDevice
+from ..media.page_link import PageEvent, PageLink
 from ..media.sinks import LevelSink
 from ..media.speaker import Speaker
 from .events import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
@@ -65,6 +68,7 @@ class DeviceManager(Emitter):
         self._selected_microphone = next(iter(self._microphones.values())).info
         self._selected_speaker = next(iter(self._speakers.values())).info
         self._no_speaker = devices.null_speaker().speaker  # where audio goes once every speaker is gone
+        self._page: PageLink | None = None
 
     # --- ACS surface ----------------------------------------------------------------------
 
@@ -97,14 +101,47 @@ class DeviceManager(Emitter):
 
     async def select_speaker(self, speaker: AudioDeviceInfo) -> None:
         """Play remote audio on ``speaker`` from now on. ACS: ``selectSpeaker``."""
-        self._speaker_device(speaker.id)
+        device = self._speaker_device(speaker.id)
+        self._engine.call_soon(device.selected)
         previous, self._selected_speaker = self._selected_speaker, speaker
         if previous != speaker:
             self._emit("selected_speaker_changed", ValueChanged(speaker, previous))
 
     async def ask_device_permission(self, audio: bool = True, video: bool = True) -> DeviceAccess:
-        """Kernel-side devices need no permission: granted where such devices exist. ACS: ``askDevicePermission``."""
+        """Ask for the devices; what was granted. ACS: ``askDevicePermission``.
+
+        With a notebook page attached (``BrowserMedia``), this is the browser's own prompt,
+        and the page's devices are listed once granted. Without one (a headless kernel),
+        kernel-side devices need no permission: granted where such devices exist.
+        """
+        page = self._page
+        if page is not None and page.attached:
+            granted = await self._engine.run(page.ask_permission(audio, video))
+            return DeviceAccess(audio=granted["audio"], video=granted["video"])
         return DeviceAccess(audio=audio and bool(self._microphones), video=video and bool(self._cameras))
+
+    # --- the notebook page's devices (the browser bridge) ---------------------------------
+
+    @property
+    def page(self) -> PageLink | None:
+        """The browser bridge whose page devices are listed here, if one is attached (labkit)."""
+        return self._page
+
+    def attach_page(self, page: PageLink) -> None:
+        """List the page's cameras, microphones and speakers as devices of this manager (labkit)."""
+        self._page = page
+        page.listeners.append(self._on_page_event)
+        self._engine.call_soon(self._sync_page_devices)
+
+    def detach_page(self) -> None:
+        page, self._page = self._page, None
+        if page is not None and self._on_page_event in page.listeners:
+            page.listeners.remove(self._on_page_event)
+        self._engine.call_soon(self._sync_page_devices)
+
+    def permission_denied(self, kind: str) -> bool:
+        """The page's browser refused ``kind`` ("audio" or "video") (labkit; for diagnostics)."""
+        return self._page is not None and self._page.permission.get(kind) is False
 
     # --- labkit additions -----------------------------------------------------------------
 
@@ -182,6 +219,49 @@ class DeviceManager(Emitter):
     @property
     def engine(self) -> MediaEngine:
         return self._engine
+
+    def _on_page_event(self, event: PageEvent) -> None:
+        if event in (PageEvent.DEVICES, PageEvent.ATTACHED):
+            self._sync_page_devices()
+
+    def _sync_page_devices(self) -> None:
+        """Make the page devices listed here match the page's (engine thread)."""
+        page = self._page
+        found = page.devices if page is not None else ()
+
+        def listed(kind: str) -> list[tuple[int, PageDevice]]:
+            return list(enumerate((d for d in found if d.kind == kind), start=1))
+
+        cameras = [PageCamera(page, d, n) for n, d in listed("videoinput")] if page else []
+        microphones = [PageMicrophone(page, d, n) for n, d in listed("audioinput")] if page else []
+        speakers = [PageSpeakerDevice(page, d, n) for n, d in listed("audiooutput")] if page else []
+        video_added, video_removed = self._replace(self._cameras, PageCamera, cameras)
+        audio_added, audio_removed = self._replace(self._microphones, PageMicrophone, microphones)
+        speaker_added, speaker_removed = self._replace(self._speakers, PageSpeakerDevice, speakers)
+        if video_added or video_removed:
+            self._emit("video_devices_updated", CollectionUpdated(added=video_added, removed=video_removed))
+        if audio_added or audio_removed or speaker_added or speaker_removed:
+            self._emit(
+                "audio_devices_updated",
+                CollectionUpdated(added=audio_added + speaker_added, removed=audio_removed + speaker_removed),
+            )
+
+    def _replace(
+        self, table: dict[str, Any], family: type[Any], fresh: list[Any]
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """Put ``fresh`` in place of the ``family`` devices of ``table``; the infos added and removed."""
+        before = {key: device for key, device in table.items() if isinstance(device, family)}
+        for key in before:
+            del table[key]
+        for device in fresh:
+            if isinstance(device, Camera):
+                self._add_camera(device)
+            else:
+                table[device.info.id] = device
+        after = {key: device for key, device in table.items() if isinstance(device, family)}
+        added = tuple(d.info for k, d in after.items() if k not in before)
+        removed = tuple(d.info for k, d in before.items() if k not in after)
+        return added, removed
 
     def _add_camera(self, camera: Camera) -> None:
         if not camera.info.id.endswith(self.tag):

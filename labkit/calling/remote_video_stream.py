@@ -8,10 +8,12 @@ import itertools
 import numpy as np
 import numpy.typing as npt
 from aiortc import MediaStreamTrack
+from aiortc.contrib.media import MediaRelay
 from av import VideoFrame
 
 from ..media import frame_code
 from ..media.engine import MediaEngine
+from ..media.feed_track import VideoFeedTrack
 from ..media.rgb import rgb_image
 from ..media.sinks import VideoSink
 from ..states import MediaStreamType
@@ -40,6 +42,8 @@ class RemoteVideoStream(Emitter):
         self._size = (0, 0)
         self._sink: VideoSink | None = None
         self._attached = asyncio.Event()
+        self._feed = VideoFeedTrack()  # the remote track, once it arrives, shared through the relay
+        self._relay = MediaRelay()
 
     @property
     def is_available(self) -> bool:
@@ -91,8 +95,13 @@ class RemoteVideoStream(Emitter):
     # --- engine side ----------------------------------------------------------------------
 
     def attach(self, track: MediaStreamTrack) -> None:
-        self._sink = VideoSink(track, f"labkit-video {self._name}", on_size=self._on_size)
+        self._feed.attach(track)
+        self._sink = VideoSink(self.subscribe(), f"labkit-video {self._name}", on_size=self._on_size)
         self._attached.set()
+
+    def subscribe(self) -> MediaStreamTrack:
+        """Another consumer of the decoded frames, such as the browser bridge (stop it when done)."""
+        return self._relay.subscribe(self._feed, buffered=False)
 
     def set_available(self, available: bool) -> None:
         if available != self._is_available:
@@ -107,6 +116,7 @@ class RemoteVideoStream(Emitter):
         self.set_available(False)
         if self._sink is not None:
             await self._sink.stop()
+        self._feed.stop()
 
     def __repr__(self) -> str:
         return f"RemoteVideoStream(id={self.id}, {self._name!r}, is_available={self._is_available})"

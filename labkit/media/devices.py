@@ -141,6 +141,9 @@ class SpeakerDevice:
         self.info = info
         self.speaker = speaker
 
+    def selected(self) -> None:
+        """Called when the device manager selects this speaker."""
+
 
 def level_speaker() -> SpeakerDevice:
     return SpeakerDevice(

@@ -82,7 +82,7 @@ class PeerLink:
         async with self._lock:
             if not self._has_senders:
                 for kind in ("audio", "video"):
-                    self._prefer_codecs(self.pc.addTransceiver(self._tracks[kind], direction="sendrecv"))
+                    self.prefer_codecs(self.pc.addTransceiver(self._tracks[kind], direction="sendrecv"))
                 self._has_senders = True
             await self.pc.setLocalDescription(await self.pc.createOffer())
             offer = SessionDescription(kind="offer", sdp=self.pc.localDescription.sdp)
@@ -107,7 +107,7 @@ class PeerLink:
                         if track is not None and transceiver.sender.track is None:
                             transceiver.sender.replaceTrack(track)
                             transceiver.direction = "sendrecv"
-                            self._prefer_codecs(transceiver)
+                            self.prefer_codecs(transceiver)
                     self._has_senders = True
                 self._apply_hold_direction()
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -155,7 +155,7 @@ class PeerLink:
         await self.pc.addIceCandidate(candidate)
 
     @staticmethod
-    def _prefer_codecs(transceiver: RTCRtpTransceiver) -> None:
+    def prefer_codecs(transceiver: RTCRtpTransceiver) -> None:
         wanted = PREFERRED_CODECS[transceiver.kind]
         codecs = [c for c in RTCRtpSender.getCapabilities(transceiver.kind).codecs if c.mimeType in wanted]
         transceiver.setCodecPreferences(codecs)

@@ -91,6 +91,10 @@ class Speaker:
         self.meter.add(power_to_dbfs(float(np.mean(np.square(clipped.astype(np.float32) / 32768.0)))))
         if self._wav is not None:
             self._wav.writeframes(clipped.tobytes())
+        self._output(clipped)
+
+    def _output(self, mix: npt.NDArray[np.int16]) -> None:
+        """Where each 20 ms of the mix goes: nowhere but the meter here; to the page for a page speaker."""
 
 
 class NullSpeaker(Speaker):

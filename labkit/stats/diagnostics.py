@@ -81,6 +81,8 @@ MEDIA_DIAGNOSTICS: dict[str, DiagnosticValue] = {
     "camera_freeze": False,
     "camera_start_failed": False,
     "microphone_not_functioning": False,
+    "camera_permission_denied": False,
+    "microphone_permission_denied": False,
 }
 
 
@@ -180,6 +182,8 @@ class UserFacingDiagnosticsFeature:
         audio, video = call._audio_feed, call._video_feed
         self.media._set("no_microphone_devices_enumerated", not devices.has_microphones)
         self.media._set("no_speaker_devices_enumerated", not devices.has_speakers)
+        self.media._set("camera_permission_denied", devices.permission_denied("video"))
+        self.media._set("microphone_permission_denied", devices.permission_denied("audio"))
         sending = call.state in (CallState.CONNECTED, CallState.REMOTE_HOLD) and any(
             link.connection_state == "connected" for link in call._links.values()
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .browser_media import BrowserMedia, BrowserVideo
 from .call_app import CallApp, app, describe_end
 from .call_controls import CallControls
 from .device_picker import DevicePicker
@@ -13,6 +14,8 @@ from .stats_panel import StatsPanel
 from .video_panel import VideoPanel, VideoTile
 
 __all__ = [
+    "BrowserMedia",
+    "BrowserVideo",
     "CallApp",
     "CallControls",
     "DevicePicker",

@@ -31,7 +31,22 @@ KERNEL_IDLE = """() => {
 async def open_and_run(page: Any, lab: Lab, notebook: str) -> None:
     await page.goto(lab.notebook_url(notebook))
     await page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-    await page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # not awaited in the page: the command's promise settles only when the last cell finishes
+    await page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+async def run_cells(page: Any, first: int, last: int | None = None) -> None:
+    """Run the open notebook's cells ``first`` to ``last`` (inclusive; default: just ``first``)."""
+    await page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    for index in range(first, (first if last is None else last) + 1):
+        await page.evaluate(
+            """(index) => {
+              const notebook = window.jupyterapp.shell.currentWidget.content;
+              notebook.activeCellIndex = index;
+              window.jupyterapp.commands.execute('notebook:run-cell');
+            }""",
+            index,
+        )
 
 
 async def shot(page: Any, name: str) -> None:

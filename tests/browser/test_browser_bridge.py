@@ -1,0 +1,112 @@
+"""The browser bridge in real JupyterLab and Chromium: the page's fake camera as a labkit camera,
+a kernel agent receiving it, kernel video playing in a native <video>, and a switch in the picker."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+
+from .conftest import ARTIFACTS, Lab
+from .test_call_app_in_jupyterlab import KERNEL_IDLE, run_cells
+
+pytestmark = pytest.mark.browser
+
+BRIDGE_VIDEO_IN = """() => Promise.all([...globalThis.labkitBridges.values()].map(async (bridge) => {
+  let video = null;
+  (await bridge.pc.getStats()).forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded) video = {
+      framesDecoded: r.framesDecoded, width: r.frameWidth, height: r.frameHeight };
+  });
+  return video;
+}))"""
+VIDEO_ELEMENT = """() => [...document.querySelectorAll('video.labkit-browser-video')].map((v) => ({
+  playing: !v.paused && v.readyState >= 2, time: v.currentTime, width: v.videoWidth }))"""
+
+
+# Every text output of the open notebook, read from its model (JupyterLab renders only the cells in view).
+NOTEBOOK_TEXT = """() => {
+  const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+  const texts = [];
+  for (let i = 0; i < cells.length; i++) {
+    const outputs = cells.get(i).outputs;
+    for (let j = 0; outputs && j < outputs.length; j++) {
+      const output = outputs.get(j).toJSON();
+      if (output.text) texts.push(Array.isArray(output.text) ? output.text.join('') : output.text);
+      if (output.ename) texts.push(`${output.ename}: ${output.evalue}`);
+    }
+  }
+  return texts.join('\\n');
+}"""
+
+
+async def result(page: Any, prefix: str, timeout: float = 60.0) -> str:
+    """The notebook's output line that starts with ``RESULT <prefix>``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        text = str(await page.evaluate(NOTEBOOK_TEXT))
+        match = re.search(rf"RESULT {re.escape(prefix)}.*", text)
+        if match is not None:
+            return match.group(0)
+        if "Error: " in text or asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no 'RESULT {prefix}' in the notebook's outputs:\n{text[-3000:]}")
+        await asyncio.sleep(0.2)
+
+
+async def test_the_page_is_a_media_peer_of_the_kernel(lab: Lab, page: Any) -> None:
+    await page.goto(lab.notebook_url("browser_bridge.ipynb"))
+    await run_cells(page, 0, 3)  # up to the call, Bob's video in the page and the device picker
+    try:
+        assert await result(page, "permission", 90) == "RESULT permission True True"
+        cameras = await result(page, "cameras")
+        assert "'fake_device_0'" in cameras, cameras  # Chromium's fake camera, by its browser label
+        speakers = await result(page, "speakers")
+        assert "'Fake Default Audio Output'" in speakers, speakers  # browser speakers in get_speakers()
+
+        # a kernel agent (Bob) decodes the page camera's frames: real pixels, moving, not a labkit stamp
+        at_bob = await result(page, "page camera at bob")
+        match = re.fullmatch(
+            r"RESULT page camera at bob (\d+) frames/s \(480, 640, 3\) std ([\d.]+) changed (\w+) stamp (\w+)", at_bob
+        )
+        assert match is not None, at_bob
+        assert int(match.group(1)) >= 10
+        assert float(match.group(2)) > 10
+        assert match.group(3) == "True"
+        assert match.group(4) == "None"
+
+        # Bob's video plays in the page's <video>, decoded by Chromium at full frame rate
+        await result(page, "showing")
+        video = page.locator("video.labkit-browser-video")
+        await video.wait_for(timeout=15_000)
+        await video.scroll_into_view_if_needed()  # Chromium pauses muted autoplay video out of view
+        playing = "() => { const v = document.querySelector('video.labkit-browser-video'); return v.currentTime > 0.5; }"
+        await page.wait_for_function(playing, timeout=15_000)
+        (first,) = await page.evaluate(BRIDGE_VIDEO_IN)
+        await asyncio.sleep(1.0)
+        (second,) = await page.evaluate(BRIDGE_VIDEO_IN)
+        assert second["framesDecoded"] - first["framesDecoded"] >= 20
+        assert (second["width"], second["height"]) == (640, 480)
+        (element,) = await page.evaluate(VIDEO_ELEMENT)
+        assert element["playing"], element
+        assert element["width"] == 640
+        await page.screenshot(path=str(ARTIFACTS / "bridge-1-call.png"))
+
+        # a switch in the device picker switches the call's source, and back to the browser's camera
+        # (ipywidgets sends one change per busy kernel, so each check runs once the kernel is idle)
+        camera = page.locator(".widget-dropdown", has_text="Camera").locator("select")
+        await page.wait_for_function(KERNEL_IDLE, timeout=30_000)
+        await camera.select_option(label="Synthetic\xa0camera\xa02\xa0(checker)")
+        await run_cells(page, 4)
+        assert await result(page, "switched") == "RESULT switched [2]"
+        await camera.select_option(label="fake_device_0")
+        await run_cells(page, 5)
+        back = await result(page, "back")
+        match = re.fullmatch(r"RESULT back (\d+) frames/s stamp None", back)
+        assert match is not None, back
+        assert int(match.group(1)) >= 10
+        await result(page, "done")
+        assert await page.get_by_text("Error displaying widget").count() == 0
+    finally:
+        await page.screenshot(path=str(ARTIFACTS / "bridge-2-end.png"), full_page=True)
