@@ -81,7 +81,7 @@ async def test_the_page_is_a_media_peer_of_the_kernel(lab: Lab, page: Any) -> No
         video = page.locator("video.labkit-browser-video")
         await video.wait_for(timeout=15_000)
         await video.scroll_into_view_if_needed()  # Chromium pauses muted autoplay video out of view
-        playing = "() => { const v = document.querySelector('video.labkit-browser-video'); return v.currentTime > 0.5; }"
+        playing = "() => document.querySelector('video.labkit-browser-video').currentTime > 0.5"
         await page.wait_for_function(playing, timeout=15_000)
         (first,) = await page.evaluate(BRIDGE_VIDEO_IN)
         await asyncio.sleep(1.0)
