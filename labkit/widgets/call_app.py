@@ -12,6 +12,7 @@ from ..calling import Call, CallAgent, CallClient, CallState, LocalVideoStream, 
 from ..errors import LabkitError
 from ..service.client import request_token
 from ..service.end_reasons import CallEndReason
+from .browser_media import BrowserMedia
 from .call_controls import CallControls
 from .device_picker import DevicePicker
 from .dialer import Dialer
@@ -55,13 +56,15 @@ class CallApp(widgets.VBox):
             super().__init__([self.title, self.errors], **kwargs)
             return
         self.title.value = f"<h3>labkit · {html.escape(agent.display_name)}</h3>"
-        self.picker = DevicePicker(agent._devices)
+        self.bridge = BrowserMedia(agent._devices)
+        self.bridge.observe(lambda change: change["new"] and self.errors.run(self._ask_permission()), "attached")
+        self.picker = DevicePicker(agent._devices, bridge=self.bridge)
         self.dialer = Dialer(agent, camera=self._camera)
         self.prompt = IncomingCallPrompt(agent, camera=self._camera)
         self.setup_page = widgets.VBox([self.picker, self.dialer])
         self.dialer.on_call(self._enter_call)
         self.prompt.on_accepted(self._enter_call)
-        super().__init__([self.title, self.prompt, self.errors, self.setup_page], **kwargs)
+        super().__init__([self.title, self.bridge, self.prompt, self.errors, self.setup_page], **kwargs)
 
     async def start(self) -> CallApp:
         if self.agent is not None:
@@ -73,8 +76,13 @@ class CallApp(widgets.VBox):
         if self.agent is not None:
             await self._close_call_page()
             await self.picker.dispose()
+            await self.bridge.dispose()
         if self.client is not None:
             await self.client.dispose()
+
+    async def _ask_permission(self) -> None:
+        """A page is showing the app: offer its camera, microphone and speakers (the browser prompts)."""
+        await self.bridge.ask_device_permission()
 
     def _camera(self) -> LocalVideoStream | None:
         return self.picker.stream  # the previewed camera goes into the call
@@ -83,7 +91,7 @@ class CallApp(widgets.VBox):
         self.call = call
         self.picker.call = call
         self.controls = CallControls(call)
-        self.video = VideoPanel(call, preview=self.picker.stream)
+        self.video = VideoPanel(call, preview=self.picker.stream, bridge=self.bridge)
         self.stats = StatsPanel(call)
         stats = widgets.Accordion(children=[self.stats], titles=("Call stats",), selected_index=None)
         self.call_page.children = (self.video, self.controls, stats)
@@ -107,7 +115,7 @@ class CallApp(widgets.VBox):
     def _show(self, page: str) -> None:
         self.page = page
         body = {"setup": self.setup_page, "call": self.call_page, "ended": self.ended_page}[page]
-        self.children = (self.title, self.prompt, self.errors, body)
+        self.children = (self.title, self.bridge, self.prompt, self.errors, body)
 
 
 async def app(display_name: str, endpoint: str | None = None, user_id: str | None = None) -> CallApp:

@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..calling import Call, DeviceManager, LocalVideoStream, VideoStreamRenderer
+from .browser_media import BrowserMedia, BrowserVideo
 from .error_bar import ErrorBar
 from .frame_pump import Feed, FramePump
 
@@ -19,12 +20,17 @@ class DevicePicker(widgets.VBox):
     """ACS seed: device selection. Choosing a device during a call switches it in the call.
 
     Call ``await picker.start()`` to open the preview and the meter, and ``await picker.dispose()``
-    to release the camera and microphone.
+    to release the camera and microphone. With a ``bridge`` whose page is attached, the preview
+    is a native ``<video>``.
     """
 
-    def __init__(self, device_manager: DeviceManager, call: Call | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, device_manager: DeviceManager, call: Call | None = None, bridge: BrowserMedia | None = None, **kwargs: Any
+    ) -> None:
         self.devices = device_manager
         self.call = call
+        self.bridge = bridge
+        self._bridge_preview: BrowserVideo | None = None
         self.camera = widgets.Dropdown(description="Camera")
         self.microphone = widgets.Dropdown(description="Microphone")
         self.speaker = widgets.Dropdown(description="Speaker")
@@ -43,6 +49,15 @@ class DevicePicker(widgets.VBox):
         self.camera.observe(lambda change: self.errors.run(self._camera_chosen(change["new"])), "value")
         self.microphone.observe(lambda change: self.errors.run(self._microphone_chosen(change["new"])), "value")
         self.speaker.observe(lambda change: self.errors.run(self._speaker_chosen(change["new"])), "value")
+        if bridge is not None:
+            bridge.observe(lambda _: self._use_bridge_preview(), "attached")
+
+    def _use_bridge_preview(self) -> None:
+        if self.bridge is None or not self.bridge.attached or self.stream is None or self._bridge_preview is not None:
+            return
+        self._bridge_preview = self.bridge.video(self.stream, mirrored=True)
+        self.pump.remove(self.preview)
+        self.children = tuple(self._bridge_preview if c is self.preview else c for c in self.children)  # type: ignore[has-type]
 
     async def start(self) -> DevicePicker:
         await self.refresh()
@@ -66,6 +81,8 @@ class DevicePicker(widgets.VBox):
 
     async def dispose(self) -> None:
         self.pump.stop()
+        if self._bridge_preview is not None:
+            await self._bridge_preview.dispose()
         if self._meter_task is not None:
             self._meter_task.cancel()
         if self._meter is not None:
@@ -82,6 +99,7 @@ class DevicePicker(widgets.VBox):
         self._renderer = VideoStreamRenderer(self.stream)
         await self._renderer.create_view(is_mirrored=True)
         self.pump.add(Feed(self.preview, self._renderer.latest_frame, *PREVIEW, is_mirrored=True))
+        self._use_bridge_preview()
 
     async def _open_meter(self) -> None:
         if self._meter is not None:

@@ -1,11 +1,14 @@
 """The video panel: your mirrored preview and a tile per remote participant.
 
-Frames reach the page as JPEG in ``ipywidgets.Image`` widgets, pushed by a ``FramePump``
-from the kernel's loop: the latest frame per tile, never a queue.
+With a notebook page attached to a ``BrowserMedia`` bridge, each tile is a native ``<video>``
+fed over WebRTC at full frame rate. Otherwise frames reach the page as JPEG in
+``ipywidgets.Image`` widgets, pushed by a ``FramePump`` from the kernel's loop: the latest
+frame per tile, never a queue.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 from typing import Any
 
@@ -16,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..calling import Call, CollectionUpdated, LocalVideoStream, RemoteParticipant, VideoStreamRenderer
 from ..calling.video_stream_renderer import ScalingMode
+from .browser_media import BrowserMedia, BrowserVideo
 from .frame_pump import Feed, FramePump
 
 TILE = (320, 240)
@@ -47,9 +51,15 @@ class VideoTile(widgets.VBox):
         self.name = name
         self.image = widgets.Image(format="jpeg", layout={"width": f"{TILE[0]}px", "height": f"{TILE[1]}px"})
         self.label = widgets.HTML()
+        self.video: BrowserVideo | None = None
         super().__init__([self.image, self.label], **kwargs)
         self.add_class("labkit-tile")
         self.show(muted=False, speaking=False)
+
+    def use_video(self, video: BrowserVideo | None) -> None:
+        """Show ``video`` (a native ``<video>``) instead of the image; ``None``: the image again."""
+        self.video = video
+        self.children = (video if video is not None else self.image, self.label)
 
     def show(self, muted: bool, speaking: bool, state: str = "") -> None:
         icon = ' <span style="color:#c62828">· muted</span>' if muted else ""
@@ -67,9 +77,12 @@ class VideoPanel(widgets.VBox):
         preview: LocalVideoStream | None = None,
         scaling_mode: ScalingMode = "Crop",
         fps: float = 15.0,
+        bridge: BrowserMedia | None = None,
         **kwargs: Any,
     ) -> None:
         self.call = call
+        self.bridge = bridge if bridge is not None and bridge.attached else None
+        """The browser bridge the tiles use, if a page was attached when the panel was made."""
         self.scaling_mode: ScalingMode = scaling_mode
         self.pump = FramePump(fps)
         self.tiles: dict[str, VideoTile] = {}
@@ -86,7 +99,10 @@ class VideoPanel(widgets.VBox):
 
     async def start(self) -> VideoPanel:
         """Start the mirrored preview (opens the camera if no call uses it yet)."""
-        if self._preview_renderer is not None:
+        stream = self._preview_renderer.stream if self._preview_renderer is not None else None
+        if self.bridge is not None and stream is not None:
+            self.preview_tile.use_video(self.bridge.video(stream, mirrored=True))
+        elif self._preview_renderer is not None:
             await self._preview_renderer.create_view(is_mirrored=True)
             self.pump.add(
                 Feed(
@@ -103,6 +119,9 @@ class VideoPanel(widgets.VBox):
         self.pump.stop()
         if self._preview_renderer is not None:
             await self._preview_renderer.dispose()
+        for tile in (self.preview_tile, *self.tiles.values()):
+            if tile.video is not None:
+                await tile.video.dispose()
 
     def _on_participants(self, event: CollectionUpdated[RemoteParticipant]) -> None:
         for participant in event.added:
@@ -111,6 +130,8 @@ class VideoPanel(widgets.VBox):
             tile = self.tiles.pop(participant.user_id, None)
             if tile is not None:
                 self.pump.remove(tile.image)
+                if tile.video is not None:
+                    asyncio.get_event_loop().create_task(tile.video.dispose())
                 self.gallery.children = tuple(t for t in self.gallery.children if t is not tile)
 
     def _add(self, participant: RemoteParticipant) -> None:
@@ -123,14 +144,24 @@ class VideoPanel(widgets.VBox):
         def frame() -> Any:
             return stream.latest_frame() if stream.is_available else None
 
-        self.pump.add(
-            Feed(tile.image, frame, *TILE, scaling_mode=self.scaling_mode, placeholder=placeholder(tile.name))
+        self.pump.add(  # the placeholder; and the frames too, without a bridge
+            Feed(
+                tile.image,
+                frame if self.bridge is None else lambda: None,
+                *TILE,
+                scaling_mode=self.scaling_mode,
+                placeholder=placeholder(tile.name),
+            )
         )
+        video = self.bridge.video(stream) if self.bridge is not None else None
 
         def refresh(_: object = None) -> None:
             tile.show(participant.is_muted, participant.is_speaking, participant.state.value)
+            if video is not None:
+                tile.use_video(video if stream.is_available else None)
 
         for name in ("is_muted_changed", "is_speaking_changed", "state_changed"):
             participant.on(name, refresh)
+        stream.on("is_available_changed", refresh)
         refresh()
         self.gallery.children = (*self.gallery.children, tile)

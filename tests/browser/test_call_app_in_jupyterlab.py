@@ -61,7 +61,9 @@ async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) 
     await open_and_run(page, lab, "two_call_apps.ipynb")
     await page.get_by_text("labkit · Alice").wait_for(timeout=90_000)
     await page.get_by_text("labkit · Bob").wait_for(timeout=30_000)
-    await page.locator("img.widget-image").first.wait_for(timeout=30_000)  # the previews
+    # a page is attached, so the apps use the browser bridge: the previews are native <video>s
+    await page.locator(".labkit-browser-media", has_text="attached").first.wait_for(timeout=30_000)
+    await page.locator("video.labkit-browser-video").first.wait_for(timeout=30_000)
     assert await page.get_by_text("Error displaying widget").count() == 0
     copy = page.locator("button.labkit-copy").first  # the anywidget, rendered in the page
     await copy.click()
@@ -78,8 +80,9 @@ async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) 
     await page.get_by_role("button", name="Accept with video").click()
     hang_up = page.get_by_role("button", name="Hang up")
     await hang_up.nth(1).wait_for(timeout=20_000)  # both apps are on their call page
-    bob_tile = page.locator(".labkit-tile", has_text="Bob").locator("img")
-    await bob_tile.wait_for(timeout=20_000)
+    bob_tile = page.locator(".labkit-tile", has_text="Bob").locator("video.labkit-browser-video")
+    await bob_tile.wait_for(timeout=20_000)  # Bob's video in Alice's app, over the bridge
+    await bob_tile.scroll_into_view_if_needed()
 
     async def decoded() -> frame_code.FrameStamp | None:
         return frame_code.decode(pixels(await bob_tile.screenshot()))
@@ -93,7 +96,7 @@ async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) 
     second = await bob_tile.screenshot()
     assert not np.array_equal(pixels(first), pixels(second)), "the remote tile's pixels did not change"
     stamps = []
-    for _ in range(12):  # JPEG in a screenshot: read the stamp from several samples
+    for _ in range(12):  # read the stamp from several samples
         stamp = await decoded()
         if stamp is not None:
             stamps.append(stamp)
