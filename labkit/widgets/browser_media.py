@@ -106,7 +106,7 @@ class BrowserMedia(anywidget.AnyWidget):
             f"{kinds.count(kind)} {name}{'' if kinds.count(kind) == 1 else 's'}"
             for kind, name in (("videoinput", "camera"), ("audioinput", "microphone"), ("audiooutput", "speaker"))
         )
-        denied = [k for k, v in link.permission.items() if v is False]
+        denied = [{"audio": "microphone", "video": "camera"}[k] for k, v in link.permission.items() if v is False]
         self.status = f"Browser media: attached ({counts})" + (f"; denied: {', '.join(denied)}" if denied else "")
 
 

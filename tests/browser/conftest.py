@@ -100,12 +100,25 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.fixture
 async def page() -> AsyncIterator[object]:
+    async for opened in _page(CHROMIUM_FLAGS):
+        yield opened
+
+
+@pytest.fixture
+async def denying_page() -> AsyncIterator[object]:
+    """A page whose browser refuses every camera and microphone request (NotAllowedError)."""
+    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"]
+    async for opened in _page([*flags, "--use-fake-ui-for-media-stream=deny"]):
+        yield opened
+
+
+async def _page(flags: list[str]) -> AsyncIterator[object]:
     from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     async with async_playwright() as playwright:
         # playwright gives each launch a fresh temporary profile of its own
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
         context = await browser.new_context(
             viewport={"width": 1500, "height": 1100}, permissions=["clipboard-read", "clipboard-write"]
         )

@@ -110,3 +110,16 @@ async def test_the_page_is_a_media_peer_of_the_kernel(lab: Lab, page: Any) -> No
         assert await page.get_by_text("Error displaying widget").count() == 0
     finally:
         await page.screenshot(path=str(ARTIFACTS / "bridge-2-end.png"), full_page=True)
+
+
+async def test_a_denied_permission_reaches_diagnostics_and_the_error_bar(lab: Lab, denying_page: Any) -> None:
+    page = denying_page
+    await page.goto(lab.notebook_url("permission_denied.ipynb"))
+    await run_cells(page, 0, 2)
+    denied = await result(page, "denied")
+    assert denied.startswith("RESULT denied permission-denied | The browser did not allow the camera and microphone."), denied
+    assert "site settings" in denied
+    assert await result(page, "diagnostics") == "RESULT diagnostics True True"
+    # the call app's error bar says it too, with what to do
+    await page.get_by_text("The browser did not allow the camera and microphone").nth(0).wait_for(timeout=20_000)
+    await page.screenshot(path=str(ARTIFACTS / "bridge-3-denied.png"), full_page=True)
