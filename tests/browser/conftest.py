@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("lab")
     for notebook in HERE.glob("*.ipynb"):
         shutil.copy(notebook, root / notebook.name)
+    with running_lab(root) as server:
+        yield server
+
+
+@contextmanager
+def running_lab(root: Path) -> Iterator[Lab]:
+    """A real JupyterLab serving ``root`` on a free loopback port, stopped afterwards."""
     token, port = secrets.token_hex(16), _free_port()
     process = subprocess.Popen(
         [
@@ -90,12 +98,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             process.kill()
             raise RuntimeError(f"JupyterLab did not start: {err}")
         time.sleep(0.3)
-    yield Lab(url, token, root)
-    process.terminate()
     try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield Lab(url, token, root)
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @pytest.fixture

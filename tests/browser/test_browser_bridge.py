@@ -117,7 +117,9 @@ async def test_a_denied_permission_reaches_diagnostics_and_the_error_bar(lab: La
     await page.goto(lab.notebook_url("permission_denied.ipynb"))
     await run_cells(page, 0, 2)
     denied = await result(page, "denied")
-    assert denied.startswith("RESULT denied permission-denied | The browser did not allow the camera and microphone."), denied
+    assert denied.startswith(
+        "RESULT denied permission-denied | The browser did not allow the camera and microphone."
+    ), denied
     assert "site settings" in denied
     assert await result(page, "diagnostics") == "RESULT diagnostics True True"
     # the call app's error bar says it too, with what to do

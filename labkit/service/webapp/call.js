@@ -14,6 +14,7 @@ export const CallState = {
   DISCONNECTED: "Disconnected",
 };
 const LIVE_PARTICIPANT = ["Connected", "Hold"];
+const END_TIMEOUT_MS = 5000; // how long hang-up and reject wait for the service's call-ended
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isGroupId(text) {
@@ -89,8 +90,11 @@ export class IncomingCall extends EventTarget {
     return call;
   }
 
+  /** Decline (the caller sees 603); resolves once the service has ended the invitation. */
   async reject() {
-    await this.agent.signaling.request({ type: "reject", callId: this.id });
+    const ended = new Promise((resolve) => this.addEventListener("callEnded", resolve, { once: true }));
+    this.agent.signaling.send({ type: "reject", callId: this.id });
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, END_TIMEOUT_MS))]);
   }
 }
 
@@ -159,14 +163,19 @@ export class Call extends EventTarget {
     await this._setHeld(false);
   }
 
-  /** ACS hangUp({forEveryone}). */
+  /** ACS hangUp({forEveryone}); resolves once the call is Disconnected. */
   async hangUp({ forEveryone = false } = {}) {
     if (this.state === CallState.DISCONNECTED) return;
     this._setState(CallState.DISCONNECTING);
+    const ended = new Promise((resolve) => {
+      const check = () => this.state === CallState.DISCONNECTED && resolve();
+      this.addEventListener("stateChanged", check);
+    });
     try {
-      await this.agent.signaling.request({ type: "hang-up", callId: this.id, forEveryone });
-    } catch (error) {
-      this._finish({ code: 0, subCode: 0, message: "The call was hung up." });
+      this.agent.signaling.send({ type: "hang-up", callId: this.id, forEveryone });
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, END_TIMEOUT_MS))]);
+    } finally {
+      this._finish({ code: 0, subCode: 0, message: "The call was hung up." }); // no reply: finish anyway
     }
   }
 
