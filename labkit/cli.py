@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="ACS connection string: back identities with Azure (default: $LABKIT_ACS_CONNECTION_STRING, else local)",
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
+    serve.add_argument("--certfile", type=Path, help="a PEM certificate: serve HTTPS (browsers need it off localhost)")
+    serve.add_argument("--keyfile", type=Path, help="the certificate's PEM private key (if not in --certfile)")
 
     demo = commands.add_parser("demo", help="run the demo: a narrated video call between two agents")
     demo.add_argument("--endpoint", default=None, help="a running service (http://host:port), not an embedded one")
@@ -36,25 +39,46 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return _serve(args.host, args.port, args.connection_string, quiet=args.quiet)
+        return _serve(
+            args.host, args.port, args.connection_string, quiet=args.quiet, certfile=args.certfile, keyfile=args.keyfile
+        )
     from .demo import run_demo
 
     return asyncio.run(run_demo(endpoint=args.endpoint, seconds=args.seconds, group=args.group, out=args.out))
 
 
-def _serve(host: str, port: int, connection_string: str | None, *, quiet: bool) -> int:
+def _serve(
+    host: str,
+    port: int,
+    connection_string: str | None,
+    *,
+    quiet: bool,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+) -> int:
     from .identity import create_identity_client
     from .service import Server
+
+    context = None
+    if certfile is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(certfile, keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            print(f"labkit serve: cannot use the certificate {certfile}: {exc}", file=sys.stderr)
+            return 2
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if quiet:
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
     async def run() -> None:
-        server = Server(host, port, create_identity_client(connection_string), access_log=True)
+        server = Server(host, port, create_identity_client(connection_string), access_log=True, ssl_context=context)
         await server.start()
         print(
-            f"labkit service on {server.url} (token: POST {server.url}/api/token, agents: {server.url}/ws)", flush=True
+            f"labkit service on {server.url} (web app: {server.url}/, token: POST {server.url}/api/token,"
+            f" agents: {server.url}/ws)",
+            flush=True,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
+import ssl
 import threading
 from typing import Self
 
@@ -30,8 +31,11 @@ class Server:
         identity: IdentityClient | None = None,
         *,
         access_log: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
+        self.ssl_context = ssl_context
+        """With a certificate, the service speaks HTTPS and WSS (browsers need it for cameras off localhost)."""
         self.identity = identity or LocalIdentityClient()
         self.app = create_app(self.identity)
         self._requested_port = port
@@ -41,9 +45,9 @@ class Server:
 
     @property
     def url(self) -> str:
-        """``http://host:port``; the WebSocket is at ``/ws`` below it."""
+        """``http://host:port`` (``https`` with a certificate); the WebSocket is at ``/ws`` below it."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{self.port}"
 
     @property
     def switchboard(self) -> Switchboard:
@@ -55,7 +59,9 @@ class Server:
         )
         self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=2.0, **kwargs)  # type: ignore[arg-type]
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self._requested_port, reuse_address=True)
+        site = web.TCPSite(
+            self._runner, self.host, self._requested_port, reuse_address=True, ssl_context=self.ssl_context
+        )
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import re
 import signal
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ..agent_socket import AgentSocket, new_call_id
 
@@ -23,7 +31,7 @@ def start_serve(*args: str) -> tuple[subprocess.Popen[str], str]:
     )
     assert process.stdout is not None
     line = process.stdout.readline()
-    match = re.search(r"labkit service on (http://\S+)", line)
+    match = re.search(r"labkit service on (https?://\S+)", line)
     assert match, f"unexpected first line {line!r}; stderr: {process.stderr.read() if process.stderr else ''}"
     return process, match.group(1)
 
@@ -75,3 +83,59 @@ def test_serve_on_a_busy_port_says_so() -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A real certificate for 127.0.0.1 and its key, made with ``cryptography``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+async def test_serve_over_https_with_a_certificate(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    process, url = start_serve("--certfile", str(cert), "--keyfile", str(key))
+    try:
+        assert url.startswith("https://127.0.0.1:")
+        trust = ssl.create_default_context(cafile=str(cert))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url + "/", ssl=trust) as response:
+                assert response.status == 200
+                assert "labkit calling" in await response.text()  # the web app, over HTTPS
+            async with http.ws_connect(url.replace("https", "wss") + "/ws", ssl=trust) as ws:
+                await ws.send_json({"type": "ping"})
+                reply = await ws.receive_json(timeout=5)
+                assert reply["code"] == "not-signed-in"  # the real protocol, over WSS
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_serve_refuses_a_bad_certificate_clearly(tmp_path: Path) -> None:
+    bad = tmp_path / "cert.pem"
+    bad.write_text("not a certificate")
+    result = subprocess.run(
+        [sys.executable, "-m", "labkit", "serve", "--port", "0", "--certfile", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert f"cannot use the certificate {bad}" in result.stderr
