@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .conftest import ARTIFACTS, Lab
-from .test_call_app_in_jupyterlab import KERNEL_IDLE, run_cells
+from .test_call_app_in_jupyterlab import KERNEL_IDLE, open_and_run, run_cells
+from .web_pages import CALL_SUMMARY
 
 pytestmark = pytest.mark.browser
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 BRIDGE_VIDEO_IN = """() => Promise.all([...globalThis.labkitBridges.values()].map(async (bridge) => {
   let video = null;
@@ -44,14 +49,19 @@ NOTEBOOK_TEXT = """() => {
 
 async def result(page: Any, prefix: str, timeout: float = 60.0) -> str:
     """The notebook's output line that starts with ``RESULT <prefix>``."""
+    return await output_line(page, f"RESULT {prefix}", timeout)
+
+
+async def output_line(page: Any, start: str, timeout: float = 60.0) -> str:
+    """The first output line of the open notebook that starts with ``start``."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         text = str(await page.evaluate(NOTEBOOK_TEXT))
-        match = re.search(rf"RESULT {re.escape(prefix)}.*", text)
+        match = re.search(rf"^{re.escape(start)}.*", text, re.MULTILINE)
         if match is not None:
             return match.group(0)
         if "Error: " in text or asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no 'RESULT {prefix}' in the notebook's outputs:\n{text[-3000:]}")
+            raise AssertionError(f"no {start!r} in the notebook's outputs:\n{text[-3000:]}")
         await asyncio.sleep(0.2)
 
 
@@ -125,3 +135,40 @@ async def test_a_denied_permission_reaches_diagnostics_and_the_error_bar(lab: La
     # the call app's error bar says it too, with what to do
     await page.get_by_text("The browser did not allow the camera and microphone").nth(0).wait_for(timeout=20_000)
     await page.screenshot(path=str(ARTIFACTS / "bridge-3-denied.png"), full_page=True)
+
+
+async def test_notebook_04_uses_the_page_camera(lab: Lab, page: Any) -> None:
+    shutil.copy(NOTEBOOKS / "04_your_camera.ipynb", lab.root)
+    await open_and_run(page, lab, "04_your_camera.ipynb")
+    assert await output_line(page, "granted:", 90) == "granted: DeviceAccess(audio=True, video=True)"
+    assert await output_line(page, "calling with") == "calling with fake_device_0"  # the browser's camera
+    receives = await output_line(page, "the partner receives")
+    assert receives.startswith("the partner receives 640x480 at"), receives
+    await output_line(page, "done", 60)
+    await page.screenshot(path=str(ARTIFACTS / "notebook-04.png"), full_page=True)
+
+
+async def test_notebook_05_a_web_page_in_the_notebook_calls_it(lab: Lab, page: Any) -> None:
+    shutil.copy(NOTEBOOKS / "05_call_from_a_browser.ipynb", lab.root)
+    await open_and_run(page, lab, "05_call_from_a_browser.ipynb")
+    frame = page.frame_locator("iframe")
+    await frame.locator("#dialer").wait_for(state="visible", timeout=90_000)  # the web app, signed in as alice
+    await frame.locator("#callee").fill("notebook")
+    await frame.get_by_role("button", name="Video call", exact=True).click()
+    await page.get_by_text("alice is calling you").wait_for(timeout=20_000)  # the notebook's call app rings
+    await page.get_by_role("button", name="Accept with video").click()
+    web = next(f for f in page.frames if "name=alice" in f.url)
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        summary = await web.evaluate(CALL_SUMMARY)
+        peers = list(summary["peers"].values()) if summary else []
+        if peers and peers[0]["video"] and peers[0]["video"]["framesDecoded"] > 30:
+            break
+        assert asyncio.get_running_loop().time() < deadline, summary
+        await asyncio.sleep(0.2)
+    assert summary["state"] == "Connected"
+    assert [p["displayName"] for p in summary["participants"].values()] == ["Notebook"]
+    # and the notebook's app shows the page's camera in its tile, over the bridge
+    tile = page.locator(".labkit-tile", has_text="alice").locator("video.labkit-browser-video")
+    await tile.wait_for(timeout=20_000)
+    await page.screenshot(path=str(ARTIFACTS / "notebook-05.png"), full_page=True)
