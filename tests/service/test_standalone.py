@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import re
 import signal
 import ssl
@@ -14,11 +12,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from ..acs_identity_standin import write_self_signed_cert
 from ..agent_socket import AgentSocket, new_call_id
 
 
@@ -85,32 +80,8 @@ def test_serve_on_a_busy_port_says_so() -> None:
         process.wait(10)
 
 
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    """A real certificate for 127.0.0.1 and its key, made with ``cryptography``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
 async def test_serve_over_https_with_a_certificate(tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = write_self_signed_cert(tmp_path)
     process, url = start_serve("--certfile", str(cert), "--keyfile", str(key))
     try:
         assert url.startswith("https://127.0.0.1:")
