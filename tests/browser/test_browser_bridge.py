@@ -27,6 +27,13 @@ BRIDGE_VIDEO_IN = """() => Promise.all([...globalThis.labkitBridges.values()].ma
   });
   return video;
 }))"""
+BRIDGE_AUDIO_IN = """() => Promise.all([...globalThis.labkitBridges.values()].map(async (bridge) => {
+  let energy = 0;
+  (await bridge.pc.getStats()).forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'audio') energy += r.totalAudioEnergy || 0;
+  });
+  return { energy, sinkId: bridge.speaker.sinkId };
+}))"""
 VIDEO_ELEMENT = """() => [...document.querySelectorAll('video.labkit-browser-video')].map((v) => ({
   playing: !v.paused && v.readyState >= 2, time: v.currentTime, width: v.videoWidth }))"""
 
@@ -98,6 +105,16 @@ async def test_the_page_is_a_media_peer_of_the_kernel(lab: Lab, page: Any) -> No
         (second,) = await page.evaluate(BRIDGE_VIDEO_IN)
         assert second["framesDecoded"] - first["framesDecoded"] >= 20
         assert (second["width"], second["height"]) == (640, 480)
+        # Bob's tone plays through the page, on the speaker picked in the kernel
+        (before,) = await page.evaluate(BRIDGE_AUDIO_IN)
+        await asyncio.sleep(1.0)
+        (after,) = await page.evaluate(BRIDGE_AUDIO_IN)
+        assert after["energy"] - before["energy"] > 1e-3, (before, after)  # about 0.012 a second at -16 dBFS
+        picked = await page.evaluate(
+            "async () => (await navigator.mediaDevices.enumerateDevices())"
+            ".find((d) => d.label === 'Fake Audio Output 1').deviceId"
+        )
+        assert after["sinkId"] == picked
         (element,) = await page.evaluate(VIDEO_ELEMENT)
         assert element["playing"], element
         assert element["width"] == 640
