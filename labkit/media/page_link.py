@@ -88,6 +88,7 @@ class PageLink:
         self.attached = False
         """True once a page has said hello (a front end rendered the widget's model)."""
         self.secure_context = False
+        """The page is a secure context (https:// or localhost), where browsers offer devices."""
         self.devices: tuple[PageDevice, ...] = ()
         self.permission: dict[str, bool | None] = {"audio": None, "video": None}
         """What the page's getUserMedia was granted, per kind (``None``: not asked yet)."""
@@ -144,10 +145,6 @@ class PageLink:
                 output.key, output.source = None, None
                 output.feed.attach(None)
                 self._renegotiate()
-
-    @property
-    def shown(self) -> tuple[str, ...]:
-        return tuple(o.key for o in self._outputs if o.key is not None)
 
     def route_speaker(self, device_id: str) -> None:
         if self.attached:

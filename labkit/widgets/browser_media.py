@@ -73,11 +73,14 @@ class BrowserMedia(anywidget.AnyWidget):
         asked = (("camera", video, access.video), ("microphone", audio, access.audio))
         denied = [kind for kind, wanted, got in asked if wanted and not got]
         if denied:
+            hint = (
+                "Allow them in the browser's site settings (the icon left of the address bar), then try again."
+                if self.link.secure_context
+                else "This page is not a secure context: browsers offer devices only to https:// pages and to "
+                "localhost. Open JupyterLab over HTTPS, or on localhost."
+            )
             raise LabkitError(
-                ErrorCode.PERMISSION_DENIED,
-                f"The browser did not allow the {' and '.join(denied)}.",
-                "Allow them in the browser's site settings (the icon left of the address bar), then try again. "
-                "Browsers offer devices only to https:// pages and to localhost.",
+                ErrorCode.PERMISSION_DENIED, f"The browser did not allow the {' and '.join(denied)}.", hint
             )
         return access
 

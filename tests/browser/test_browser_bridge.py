@@ -147,7 +147,7 @@ async def test_a_denied_permission_reaches_diagnostics_and_the_error_bar(lab: La
     assert denied.startswith(
         "RESULT denied permission-denied | The browser did not allow the camera and microphone."
     ), denied
-    assert "site settings" in denied
+    assert "site settings" in denied  # JupyterLab on 127.0.0.1 is a secure context
     assert await result(page, "diagnostics") == "RESULT diagnostics True True"
     # the call app's error bar says it too, with what to do
     await page.get_by_text("The browser did not allow the camera and microphone").nth(0).wait_for(timeout=20_000)

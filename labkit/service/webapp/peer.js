@@ -19,7 +19,7 @@ export class PeerLink extends EventTarget {
     this._send = sendSignal;
     this._tracks = { audio: audioTrack, video: videoTrack };
     this._queue = Promise.resolve();
-    this._answered = null; // resolves when our outstanding offer is answered
+    this._answered = null; // settles the wait for the answer to our outstanding offer
     this.pc.ontrack = (event) => {
       this.stream.addTrack(event.track);
       this.dispatchEvent(new CustomEvent("track", { detail: event.track }));
@@ -41,12 +41,10 @@ export class PeerLink extends EventTarget {
       this._applyDirection();
       await this.pc.setLocalDescription();
       await this._gathered();
-      let answered;
-      this._answered = new Promise((resolve) => (answered = resolve));
-      this._answered.resolve = answered;
+      const answered = new Promise((resolve) => (this._answered = resolve));
       this._send({ kind: "offer", sdp: this.pc.localDescription.sdp });
       const timeout = new Promise((resolve) => setTimeout(resolve, NEGOTIATION_TIMEOUT_MS));
-      await Promise.race([this._answered, timeout]);
+      await Promise.race([answered, timeout]);
     });
   }
 
@@ -55,7 +53,7 @@ export class PeerLink extends EventTarget {
     if (payload.kind === "answer") {
       if (this.pc.signalingState !== "have-local-offer") return console.warn("labkit: an answer with no offer", this.remoteId);
       await this.pc.setRemoteDescription({ type: "answer", sdp: payload.sdp });
-      if (this._answered) this._answered.resolve();
+      if (this._answered) this._answered();
       return;
     }
     if (payload.kind === "candidate") {
@@ -81,7 +79,7 @@ export class PeerLink extends EventTarget {
     };
     if (collided) {
       // our offer is rolled back: answer theirs now, then offer ours again
-      if (this._answered) this._answered.resolve();
+      if (this._answered) this._answered();
       await work();
       this.offer();
     } else {
