@@ -134,6 +134,7 @@ async def test_the_page_is_a_media_peer_of_the_kernel(lab: Lab, page: Any) -> No
         assert match is not None, back
         assert int(match.group(1)) >= 10
         await result(page, "done")
+        assert await result(page, "leftovers") == "RESULT leftovers 0 connections []"  # no leaks after dispose()
         assert await page.get_by_text("Error displaying widget").count() == 0
     finally:
         await page.screenshot(path=str(ARTIFACTS / "bridge-2-end.png"), full_page=True)
