@@ -24,10 +24,23 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
+    async for context in _browser(CHROMIUM_FLAGS):
+        yield context
+
+
+@pytest.fixture
+async def three_camera_browser() -> AsyncIterator[Any]:
+    """Chromium with three fake cameras (fake_device_0 to fake_device_2)."""
+    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-device-for-media-stream"]
+    async for context in _browser([*flags, "--use-fake-device-for-media-stream=device-count=3"]):
+        yield context
+
+
+async def _browser(flags: list[str]) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
         context = await chromium.new_context(viewport={"width": 1200, "height": 900})
         yield context
         await chromium.close()
@@ -347,3 +360,38 @@ async def test_garbage_from_a_page_gets_errors_and_harms_no_call(
 
 async def page_frames(page: WebPage, user_id: str) -> float:
     return float((await page.peer_stats(user_id))["video"]["framesDecoded"])
+
+
+async def test_switch_camera_and_pickers_in_the_page(
+    service: EmbeddedService, people: Factory, three_camera_browser: Any
+) -> None:
+    bob = await people("Bob")
+    alice = await WebPage.open(three_camera_browser, service.url, "alice")
+    await alice.dial("bob", video=True)
+    call = await (await bob.agent.wait_for_incoming_call()).accept()
+    await alice.wait_state("Connected")
+    (remote,) = call.remote_participants
+    await eventually(lambda: bool(remote.video_streams), 10, "Alice's video stream")
+    video = remote.video_streams[0]
+    await video.wait_until_available(10)
+    camera_label = "() => window.labkit.devices.cameraTrack.label"
+    picked = "() => document.getElementById('camera-select').selectedOptions[0].text"
+    assert await alice.page.evaluate(camera_label) == "fake_device_0"
+    # the picker moves the call to another camera (fake_device_2; Chromium's fake_device_1 is a Y16 depth
+    # camera, which its video encoder does not take)
+    await alice.page.locator("#camera-select").select_option(label="fake_device_2")
+    await eventually_async(lambda: has_label(alice, camera_label, "fake_device_2"), 5, "the page sending camera 2")
+    await asyncio.sleep(0.5)
+    assert await frames_during(video, 1.0) >= 10  # Bob keeps receiving, from the other camera
+    # Switch camera (ACS switchSource to the next camera) wraps round to fake_device_0, and the picker follows
+    await alice.button("Switch camera").click()
+    await eventually_async(lambda: has_label(alice, camera_label, "fake_device_0"), 5, "the page back on camera 0")
+    assert await alice.page.evaluate(picked) == "fake_device_0"
+    await asyncio.sleep(0.5)
+    assert await frames_during(video, 1.0) >= 10
+    await alice.button("Hang up").click()
+    await call.wait_for_state(CallState.DISCONNECTED, timeout=10)
+
+
+async def has_label(page: WebPage, script: str, label: str) -> bool:
+    return bool(await page.page.evaluate(script) == label)

@@ -145,14 +145,13 @@ export class Call extends EventTarget {
 
   /** ACS LocalVideoStream.switchSource: another camera, same call, no renegotiation. */
   async switchCamera(deviceId) {
-    const track = await this.devices.select("camera", deviceId || this.devices.nextCamera());
-    if (track) await this._sendEverywhere("video", track);
+    const send = (track) => (this.isLocalVideoOn ? this._sendEverywhere("video", track) : Promise.resolve());
+    await this.devices.select("camera", deviceId || this.devices.nextCamera(), send);
     this.dispatchEvent(new Event("localVideoChanged"));
   }
 
   async switchMicrophone(deviceId) {
-    const track = await this.devices.select("microphone", deviceId);
-    if (track) await this._sendEverywhere("audio", track);
+    await this.devices.select("microphone", deviceId, (track) => this._sendEverywhere("audio", track));
   }
 
   async hold() {

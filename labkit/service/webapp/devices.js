@@ -85,22 +85,23 @@ export class DeviceManager extends EventTarget {
     this.microphoneTrack = null;
   }
 
-  /** Pick a device; an open camera or microphone is reopened on it. Returns the new track, if one was open. */
-  async select(key, id) {
+  /** Pick a device. An open camera or microphone moves to it: the new track opens, ``use(track)``
+   * puts it in place (the calls' senders), and only then does the old one stop, so the call never
+   * goes dark in between. Returns the new track, if one was open. */
+  async select(key, id, use = async () => {}) {
     this.selected[key] = id;
-    if (key === "camera" && this.cameraTrack) {
-      this.closeCamera();
-      return this.openCamera();
+    let track = null;
+    const slot = key === "camera" ? "cameraTrack" : key === "microphone" ? "microphoneTrack" : null;
+    const old = slot && this[slot];
+    if (old) {
+      track = await this._open(key === "camera" ? "video" : "audio", id);
+      track.enabled = old.enabled; // a muted microphone stays muted
+      await use(track);
+      this[slot] = track;
+      old.stop();
     }
-    if (key === "microphone" && this.microphoneTrack) {
-      const enabled = this.microphoneTrack.enabled;
-      this.microphoneTrack.stop();
-      this.microphoneTrack = null;
-      const track = await this.openMicrophone();
-      track.enabled = enabled;
-      return track;
-    }
-    return null;
+    this.dispatchEvent(new Event("changed")); // the pickers show the choice, whoever made it
+    return track;
   }
 
   /** The camera after the selected one, round the list (ACS: switchSource to the next camera). */
