@@ -101,6 +101,7 @@ class PageLink:
         self._answer: asyncio.Future[str] | None = None
         self._dirty = False
         self._negotiating: asyncio.Task[None] | None = None
+        self._settled = asyncio.Event()  # the current connection is up (or has failed)
         self._permission_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._closed = False
 
@@ -261,7 +262,13 @@ class PageLink:
             self._speaker_transceiver = None
             old, self._pc = self._pc, None
             await old.close()
-        self._pc = RTCPeerConnection(rtc_configuration())
+        self._pc = pc = RTCPeerConnection(rtc_configuration())
+        self._settled = settled = asyncio.Event()
+
+        @pc.on("connectionstatechange")
+        def _changed() -> None:
+            if pc.connectionState in ("connected", "failed", "closed"):
+                settled.set()
 
     def _renegotiate(self) -> None:
         self._dirty = True
@@ -272,8 +279,15 @@ class PageLink:
 
     async def _negotiate(self) -> None:
         while self._dirty and self._pc is not None:
-            self._dirty = False
             pc = self._pc
+            if pc.remoteDescription is not None:
+                # aiortc sets up every transceiver's transport once the first answer's connection is
+                # up, and fails on one added meanwhile: later offers wait for it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._settled.wait(), NEGOTIATION_TIMEOUT)
+                if pc is not self._pc:
+                    continue
+            self._dirty = False
             self._arrange(pc)
             await pc.setLocalDescription(await pc.createOffer())
             self._answer = asyncio.get_running_loop().create_future()
