@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,8 +68,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @contextmanager
 def running_lab(root: Path) -> Iterator[Lab]:
-    """A real JupyterLab serving ``root`` on a free loopback port, stopped afterwards."""
+    """A real JupyterLab serving ``root`` on a free loopback port, stopped afterwards.
+
+    Its notebooks render every cell (``windowingMode: none``): JupyterLab's default renders only
+    the cells in view, so an output scrolled away (a frame, a video) would not be in the page.
+    """
     token, port = secrets.token_hex(16), _free_port()
+    settings = Path(tempfile.mkdtemp(prefix="labkit-lab-settings-"))
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}))
     process = subprocess.Popen(
         [
             sys.executable,
@@ -80,6 +91,7 @@ def running_lab(root: Path) -> Iterator[Lab]:
             f"--ServerApp.root_dir={root}",
             f"--IdentityProvider.token={token}",
             "--LabApp.expose_app_in_browser=True",
+            f"--LabApp.user_settings_dir={settings}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -106,6 +118,7 @@ def running_lab(root: Path) -> Iterator[Lab]:
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+        shutil.rmtree(settings, ignore_errors=True)
 
 
 @pytest.fixture
@@ -123,6 +136,12 @@ async def denying_page() -> AsyncIterator[object]:
 
 
 async def _page(flags: list[str]) -> AsyncIterator[object]:
+    async for context in chromium_context(flags, width=1500, height=1100):
+        yield await context.new_page()
+
+
+async def chromium_context(flags: list[str], width: int = 1200, height: int = 900) -> AsyncIterator[Any]:
+    """Debian's Chromium with ``flags``, and a context (a window's worth of pages) in it; closed afterwards."""
     from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -130,8 +149,7 @@ async def _page(flags: list[str]) -> AsyncIterator[object]:
         # playwright gives each launch a fresh temporary profile of its own
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
         context = await browser.new_context(
-            viewport={"width": 1500, "height": 1100}, permissions=["clipboard-read", "clipboard-write"]
+            viewport={"width": width, "height": height}, permissions=["clipboard-read", "clipboard-write"]
         )
-        page = await context.new_page()
-        yield page
+        yield context
         await browser.close()

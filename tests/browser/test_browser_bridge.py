@@ -170,7 +170,10 @@ async def test_notebook_05_a_web_page_in_the_notebook_calls_it(lab: Lab, page: A
     shutil.copy(NOTEBOOKS / "05_call_from_a_browser.ipynb", lab.root)
     await open_and_run(page, lab, "05_call_from_a_browser.ipynb")
     frame = page.frame_locator("iframe")
-    await frame.locator("#dialer").wait_for(state="visible", timeout=90_000)  # the web app, signed in as alice
+    try:
+        await frame.locator("#dialer").wait_for(state="visible", timeout=90_000)  # the web app, signed in as alice
+    except Exception as error:
+        raise AssertionError(f"no web app in the notebook: {await page.evaluate(NOTEBOOK_TEXT)}") from error
     await frame.locator("#callee").fill("notebook")
     await frame.get_by_role("button", name="Video call", exact=True).click()
     await page.get_by_text("alice is calling you").wait_for(timeout=20_000)  # the notebook's call app rings

@@ -16,7 +16,7 @@ from labkit.media import frame_code
 from labkit.service import EmbeddedService
 
 from ..calling.conftest import Factory, eventually, frames_during
-from .conftest import CHROMIUM, CHROMIUM_FLAGS
+from .conftest import CHROMIUM_FLAGS, chromium_context
 from .web_pages import WebPage
 
 pytestmark = pytest.mark.browser
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    async for context in _browser(CHROMIUM_FLAGS):
+    async for context in chromium_context(CHROMIUM_FLAGS):
         yield context
 
 
@@ -32,18 +32,8 @@ async def browser() -> AsyncIterator[Any]:
 async def three_camera_browser() -> AsyncIterator[Any]:
     """Chromium with three fake cameras (fake_device_0 to fake_device_2)."""
     flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-device-for-media-stream"]
-    async for context in _browser([*flags, "--use-fake-device-for-media-stream=device-count=3"]):
+    async for context in chromium_context([*flags, "--use-fake-device-for-media-stream=device-count=3"]):
         yield context
-
-
-async def _browser(flags: list[str]) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
-        context = await chromium.new_context(viewport={"width": 1200, "height": 900})
-        yield context
-        await chromium.close()
 
 
 async def test_page_calls_a_python_agent_and_media_flows_both_ways(
