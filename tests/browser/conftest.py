@@ -35,6 +35,13 @@ CHROMIUM_FLAGS = [
     "--allow-loopback-in-peer-connection",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
+
+
+def flags_with(flag: str, value: str) -> list[str]:
+    """``CHROMIUM_FLAGS`` with ``flag`` given ``value`` (``--flag=value``)."""
+    return [f"{flag}={value}" if f == flag else f for f in CHROMIUM_FLAGS]
+
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 HERE = Path(__file__).resolve().parent
 
@@ -130,8 +137,7 @@ async def page() -> AsyncIterator[object]:
 @pytest.fixture
 async def denying_page() -> AsyncIterator[object]:
     """A page whose browser refuses every camera and microphone request (NotAllowedError)."""
-    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"]
-    async for opened in _page([*flags, "--use-fake-ui-for-media-stream=deny"]):
+    async for opened in _page(flags_with("--use-fake-ui-for-media-stream", "deny")):
         yield opened
 
 

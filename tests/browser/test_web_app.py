@@ -16,7 +16,7 @@ from labkit.media import frame_code
 from labkit.service import EmbeddedService
 
 from ..calling.conftest import Factory, eventually, frames_during
-from .conftest import CHROMIUM_FLAGS, chromium_context
+from .conftest import CHROMIUM_FLAGS, chromium_context, flags_with
 from .web_pages import WebPage
 
 pytestmark = pytest.mark.browser
@@ -31,8 +31,7 @@ async def browser() -> AsyncIterator[Any]:
 @pytest.fixture
 async def three_camera_browser() -> AsyncIterator[Any]:
     """Chromium with three fake cameras (fake_device_0 to fake_device_2)."""
-    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-device-for-media-stream"]
-    async for context in chromium_context([*flags, "--use-fake-device-for-media-stream=device-count=3"]):
+    async for context in chromium_context(flags_with("--use-fake-device-for-media-stream", "device-count=3")):
         yield context
 
 
