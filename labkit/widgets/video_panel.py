@@ -56,10 +56,10 @@ class VideoTile(widgets.VBox):
         self.add_class("labkit-tile")
         self.show(muted=False, speaking=False)
 
-    def use_video(self, video: BrowserVideo | None) -> None:
-        """Show ``video`` (a native ``<video>``) instead of the image; ``None``: the image again."""
+    def use_video(self, video: BrowserVideo, showing: bool = True) -> None:
+        """Show ``video`` (a native ``<video>``) instead of the image while ``showing``; the tile keeps it."""
         self.video = video
-        self.children = (video if video is not None else self.image, self.label)
+        self.children = (video if showing else self.image, self.label)
 
     def show(self, muted: bool, speaking: bool, state: str = "") -> None:
         icon = ' <span style="color:#c62828">· muted</span>' if muted else ""
@@ -157,8 +157,8 @@ class VideoPanel(widgets.VBox):
 
         def refresh(_: object = None) -> None:
             tile.show(participant.is_muted, participant.is_speaking, participant.state.value)
-            if video is not None:
-                tile.use_video(video if stream.is_available else None)
+            if video is not None:  # the initials while the video is off
+                tile.use_video(video, showing=stream.is_available)
 
         for name in ("is_muted_changed", "is_speaking_changed", "state_changed"):
             participant.on(name, refresh)
