@@ -13,6 +13,7 @@ import labkit
 from labkit.media import frame_code
 from labkit.service import EmbeddedService
 from labkit.widgets import CallApp, DevicePicker, StatsPanel, VideoPanel, describe_end
+from labkit.widgets.stats_panel import badge
 
 from ..calling.conftest import Factory, eventually
 
@@ -92,7 +93,16 @@ async def test_stats_panel_draws_plots_and_badges(people: Factory) -> None:
     panel = StatsPanel(call, sample_interval=0.3, redraw_every=0.5)
     await eventually(lambda: bool(panel.plot.value), what="the first plot")
     assert bytes(panel.plot.value[:4]) == b"\x89PNG"
-    assert "network receive quality: Good" in panel.badges.value
+    # One badge per diagnostic, showing its latest value.
+    for name, value in panel.diagnostics.get_latest().items():
+        assert badge(name, value) in panel.badges.value
+    # Network quality is instantaneous: a loaded machine can make the first seconds Poor
+    # (a late RTCP report is a long round trip), so wait for it to settle on loopback.
+    await eventually(
+        lambda: "network receive quality: Good" in panel.badges.value,
+        timeout=10,
+        what=f"a Good receive quality badge (at first: {panel.diagnostics.get_latest()})",
+    )
     await call.mute()
     await eventually(lambda: "speaking while microphone is muted: yes" in panel.badges.value, what="the badge")
     await panel.dispose()
