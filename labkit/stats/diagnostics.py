@@ -18,12 +18,14 @@ round-trip time    200 ms  500 ms
 
 Receive quality uses what this side receives (its own loss and jitter counts). Send
 quality uses what the peers report back in RTCP (their loss and jitter of our packets).
-Both use the RTT.
+Both use the RTT. Loss is counted over the last ``LOSS_WINDOW`` seconds, so that one
+lost packet in half a second of audio (4 %) is not already Poor.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Literal
@@ -46,6 +48,8 @@ SPEAKING_LEVEL_DBFS = -40.0
 STALL_SECONDS = 2.0
 """No frames from the camera (or microphone) for this long is a freeze (or a failure)."""
 EVALUATION_INTERVAL = 0.5
+LOSS_WINDOW = 2.0
+"""Seconds of packets over which the loss fraction is counted."""
 
 
 class DiagnosticQuality(IntEnum):
@@ -133,6 +137,7 @@ class UserFacingDiagnosticsFeature:
         self._collector = MediaStatsCollector(call, EVALUATION_INTERVAL, summary_interval=float("inf"))
         self._collector.listeners.append(self._evaluate)
         self._ever_connected = False
+        self._loss_counts: dict[tuple[str, str], deque[tuple[float, float]]] = {}
 
     def get_latest(self) -> dict[str, DiagnosticValue]:
         """Network and media diagnostics together."""
@@ -160,7 +165,12 @@ class UserFacingDiagnosticsFeature:
                 lost = sum(_number(by.get((direction, k)), "packets_lost_per_second") for k in ("audio", "video"))
                 jitter = max(_number(by.get((direction, k)), "jitter_in_ms") for k in ("audio", "video"))
                 total = packets + lost if direction == "receive" else packets
-                loss = lost / total if total > 0 else 0.0
+                counts = self._loss_counts.setdefault(
+                    (participant, direction), deque(maxlen=max(1, round(LOSS_WINDOW / EVALUATION_INTERVAL)))
+                )
+                counts.append((lost, total))
+                window_total = sum(t for _, t in counts)
+                loss = sum(n for n, _ in counts) / window_total if window_total > 0 else 0.0
                 level = quality(loss, jitter, rtt)
                 if direction == "receive":
                     receive = max(receive, level)

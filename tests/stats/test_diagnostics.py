@@ -143,3 +143,37 @@ async def test_packet_loss_shows_in_stats_and_network_quality(people: Factory) -
         lambda: alice_diagnostics.network.get_latest()["network_send_quality"] > DiagnosticQuality.GOOD, timeout=10
     )
     assert bob_diagnostics.network.get_latest()["no_network"] is False
+
+
+async def test_one_lost_packet_is_not_poor_quality(people: Factory) -> None:
+    """Loss counts over two seconds: one audio packet in half a second (4 %) is not Poor."""
+    _, _, _, bob_call = await audio_call(people)
+    diagnostics = bob_call.feature(Features.USER_FACING_DIAGNOSTICS)
+    stats = bob_call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
+    await eventually(lambda: len(stats.samples) >= 8, timeout=10)
+    changes: list[DiagnosticChanged] = []
+    diagnostics.network.on("diagnostic_changed", changes.append)
+    (participant,) = bob_call.remote_participants
+    pc = bob_call.peer_connection(participant)
+    assert pc is not None
+    transport = pc.getTransceivers()[0].receiver.transport
+    inner = transport._handle_rtp_data
+    arrived = 0
+
+    async def lose_the_tenth(data: bytes, arrival_time_ms: int) -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived != 10:
+            await inner(data, arrival_time_ms=arrival_time_ms)
+
+    transport._handle_rtp_data = lose_the_tenth
+    await eventually(lambda: arrived > 10 + 150, timeout=10)  # three seconds of audio after the loss
+    lost = [
+        s.metrics["packets_lost_per_second"]
+        for s in stats.samples
+        if (s.direction.value, s.kind.value) == ("receive", "audio")
+    ]
+    (loss,) = [rate for rate in lost if rate]  # one sample saw the loss: one packet in half a second
+    assert 1 < loss < 3  # type: ignore[operator]
+    assert [c for c in changes if c.diagnostic == "network_receive_quality"] == []
+    assert diagnostics.network.get_latest()["network_receive_quality"] is DiagnosticQuality.GOOD
