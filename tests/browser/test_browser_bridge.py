@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from .conftest import ARTIFACTS, Lab
-from .test_call_app_in_jupyterlab import KERNEL_IDLE, open_and_run, run_cells
+from .lab_notebooks import KERNEL_IDLE, NOTEBOOK_TEXT, open_and_run, output_line, result, run_cells
 from .web_pages import CALL_SUMMARY
 
 pytestmark = pytest.mark.browser
@@ -36,40 +36,6 @@ BRIDGE_AUDIO_IN = """() => Promise.all([...globalThis.labkitBridges.values()].ma
 }))"""
 VIDEO_ELEMENT = """() => [...document.querySelectorAll('video.labkit-browser-video')].map((v) => ({
   playing: !v.paused && v.readyState >= 2, time: v.currentTime, width: v.videoWidth }))"""
-
-
-# Every text output of the open notebook, read from its model (JupyterLab renders only the cells in view).
-NOTEBOOK_TEXT = """() => {
-  const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
-  const texts = [];
-  for (let i = 0; i < cells.length; i++) {
-    const outputs = cells.get(i).outputs;
-    for (let j = 0; outputs && j < outputs.length; j++) {
-      const output = outputs.get(j).toJSON();
-      if (output.text) texts.push(Array.isArray(output.text) ? output.text.join('') : output.text);
-      if (output.ename) texts.push(`${output.ename}: ${output.evalue}`);
-    }
-  }
-  return texts.join('\\n');
-}"""
-
-
-async def result(page: Any, prefix: str, timeout: float = 60.0) -> str:
-    """The notebook's output line that starts with ``RESULT <prefix>``."""
-    return await output_line(page, f"RESULT {prefix}", timeout)
-
-
-async def output_line(page: Any, start: str, timeout: float = 60.0) -> str:
-    """The first output line of the open notebook that starts with ``start``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        text = str(await page.evaluate(NOTEBOOK_TEXT))
-        match = re.search(rf"^{re.escape(start)}.*", text, re.MULTILINE)
-        if match is not None:
-            return match.group(0)
-        if "Error: " in text or asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no {start!r} in the notebook's outputs:\n{text[-3000:]}")
-        await asyncio.sleep(0.2)
 
 
 async def test_the_page_is_a_media_peer_of_the_kernel(lab: Lab, page: Any) -> None:

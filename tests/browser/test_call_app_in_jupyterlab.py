@@ -15,38 +15,11 @@ from PIL import Image
 from labkit.media import frame_code
 
 from .conftest import ARTIFACTS, Lab
+from .lab_notebooks import open_and_run, result, run_cells
 
 NOTEBOOK_03 = Path(__file__).resolve().parents[2] / "notebooks" / "03_call_app.ipynb"
 
 pytestmark = pytest.mark.browser
-
-KERNEL_IDLE = """() => {
-  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const kernel = widget && widget.sessionContext && widget.sessionContext.session
-    && widget.sessionContext.session.kernel;
-  return Boolean(kernel && kernel.status === 'idle');
-}"""
-
-
-async def open_and_run(page: Any, lab: Lab, notebook: str) -> None:
-    await page.goto(lab.notebook_url(notebook))
-    await page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-    # not awaited in the page: the command's promise settles only when the last cell finishes
-    await page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-
-
-async def run_cells(page: Any, first: int, last: int | None = None) -> None:
-    """Run the open notebook's cells ``first`` to ``last`` (inclusive; default: just ``first``)."""
-    await page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-    for index in range(first, (first if last is None else last) + 1):
-        await page.evaluate(
-            """(index) => {
-              const notebook = window.jupyterapp.shell.currentWidget.content;
-              notebook.activeCellIndex = index;
-              window.jupyterapp.commands.execute('notebook:run-cell');
-            }""",
-            index,
-        )
 
 
 async def shot(page: Any, name: str) -> None:
@@ -58,7 +31,8 @@ def pixels(png: bytes) -> np.ndarray:  # type: ignore[type-arg]
 
 
 async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) -> None:
-    await open_and_run(page, lab, "two_call_apps.ipynb")
+    await page.goto(lab.notebook_url("two_call_apps.ipynb"))
+    await run_cells(page, 0)
     await page.get_by_text("labkit · Alice").wait_for(timeout=90_000)
     await page.get_by_text("labkit · Bob").wait_for(timeout=30_000)
     # a page is attached, so the apps use the browser bridge: the previews are native <video>s
@@ -111,6 +85,13 @@ async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) 
     alice_tile_label = page.locator(".labkit-tile", has_text="Alice")
     await alice_tile_label.filter(has_text="· muted").wait_for(timeout=10_000)  # Bob's app sees Alice muted
     await shot(page, "4-muted")
+
+    # Bob's video off: Alice's tile shows his initials, and her panel still lets go of his video
+    await page.get_by_role("button", name="Stop video").nth(1).click()
+    bob_video = page.locator(".labkit-tile", has_text="Bob").locator("video")
+    await bob_video.wait_for(state="detached", timeout=10_000)
+    await run_cells(page, 1)
+    assert await result(page, "panel videos") == "RESULT panel videos 2 released 2 still shown []"
 
     await hang_up.first.click()
     await page.get_by_text("Alice hung up (0)").wait_for(timeout=15_000)  # Bob's end notice
