@@ -23,15 +23,14 @@ from ..service.protocol import (
     AddParticipant,
     CallEnded,
     HangUp,
-    IceCandidate,
     Participant,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
     RemoveParticipant,
     Roster,
-    SessionDescription,
     Signal,
+    SignalPayload,
     UpdateState,
 )
 from ..states import CallDirection, CallState, RemoteParticipantState
@@ -562,9 +561,10 @@ class Call(Emitter):
             assert self._relays is not None
             audio_relay, video_relay = self._relays
 
-            async def send(payload: SessionDescription | IceCandidate) -> None:
+            async def send(payload: SignalPayload) -> None:
                 await self._send(Signal(call_id=self.id, to=user_id, payload=payload))
 
+            participant = self._participants.get(user_id)
             link = PeerLink(
                 user_id,
                 EncoderInputTrack(audio_relay.subscribe(self._audio_feed, buffered=True)),
@@ -573,10 +573,10 @@ class Call(Emitter):
                 send,
                 lambda track: self._on_track(user_id, track),
                 lambda state: self._on_link_state(user_id, state),
+                peer_can_roll_back=participant is not None and participant._can_roll_back,
             )
             link.held = self._held
             self._links[user_id] = link
-            participant = self._participants.get(user_id)
             if participant is not None:
                 participant._link = link
         return link

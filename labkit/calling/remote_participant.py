@@ -45,6 +45,7 @@ class RemoteParticipant(Emitter):
         self._state = RemoteParticipantState.IDLE
         self._is_muted = wire.is_muted
         self._is_on_hold = wire.is_on_hold
+        self._can_roll_back = wire.can_roll_back
         self._is_speaking = False
         self._end_reason: CallEndReason | None = None
         self._video = RemoteVideoStream(engine, dispatcher, wire.display_name or wire.user_id)
@@ -114,6 +115,7 @@ class RemoteParticipant(Emitter):
             self._is_muted = wire.is_muted
             self._emit("is_muted_changed", ValueChanged(wire.is_muted, not wire.is_muted))
         self._is_on_hold = wire.is_on_hold
+        self._can_roll_back = wire.can_roll_back
         self._apply_state(wire)
 
     def _apply_state(self, wire: Participant) -> None:

@@ -3,6 +3,11 @@
 A call is a mesh: one link per remote participant. The link sends the call's audio and
 video feeds (always both m-lines, so turning video on later needs no renegotiation) with
 VP8 and Opus only, and negotiates over the service's ``signal`` messages.
+
+Offers must not cross, and aiortc cannot roll one back. Toward a peer that can (a
+browser), this side is the impolite one of W3C perfect negotiation. Toward another aiortc
+agent, only the side that sent the first offer ever offers: the other asks it to, with
+``negotiation-needed``, and answers.
 """
 
 from __future__ import annotations
@@ -21,12 +26,12 @@ from aiortc import (
 )
 from aiortc.sdp import candidate_from_sdp
 
-from ..service.protocol import IceCandidate, SessionDescription
+from ..service.protocol import IceCandidate, NegotiationNeeded, SessionDescription, SignalPayload
 from .rtp_counter import RtpReceiveCounter
 
 logger = logging.getLogger(__name__)
 
-SignalSender = Callable[[SessionDescription | IceCandidate], Awaitable[None]]
+SignalSender = Callable[[SignalPayload], Awaitable[None]]
 
 NEGOTIATION_TIMEOUT = 10.0
 """How long an offer waits for its answer before the next negotiation goes ahead."""
@@ -45,17 +50,21 @@ class PeerLink:
         send_signal: SignalSender,
         on_track: Callable[[MediaStreamTrack], None],
         on_state: Callable[[str], None],
+        peer_can_roll_back: bool = False,
     ) -> None:
         self.remote_id = remote_id
+        self.peer_can_roll_back = peer_can_roll_back
         self.pc = RTCPeerConnection(configuration)
         self._tracks = {"audio": audio, "video": video}
         self.inputs = self._tracks
         """What each sender encodes, by kind (the call's encoder inputs)."""
         self._send_signal = send_signal
         self._lock = asyncio.Lock()
-        self._answered = asyncio.Event()  # no offer of ours is waiting for its answer
+        self._answered = asyncio.Event()  # no negotiation of ours is waiting to complete
         self._answered.set()
         self._has_senders = False
+        self._offerer: bool | None = None  # this side sent the first offer (None: no offer yet)
+        self._requested: set[asyncio.Task[None]] = set()  # offers the peer asked for
         self.held = False
         self.received: dict[str, RtpReceiveCounter] = {}
         """Received RTP per kind ("audio", "video"), counted from the first packet on."""
@@ -77,27 +86,40 @@ class PeerLink:
         """Send an offer: the first one, or a renegotiation (hold, resume).
 
         One negotiation at a time: a new offer waits for the answer to the previous one.
+        Toward an aiortc peer that made the first offer, this asks it to offer instead.
         """
         await self._previous_answer()
+        if self._offerer is False and not self.peer_can_roll_back:
+            self._answered.clear()  # set again once this side has answered the peer's offer
+            await self._send_signal(NegotiationNeeded(kind="negotiation-needed"))
+            return
         async with self._lock:
             if not self._has_senders:
                 for kind in ("audio", "video"):
                     self.prefer_codecs(self.pc.addTransceiver(self._tracks[kind], direction="sendrecv"))
                 self._has_senders = True
+                self._offerer = True
             await self.pc.setLocalDescription(await self.pc.createOffer())
             offer = SessionDescription(kind="offer", sdp=self.pc.localDescription.sdp)
             self._answered.clear()
         await self._send_signal(offer)  # outside the lock: the answer may come straight back
 
-    async def handle(self, payload: SessionDescription | IceCandidate) -> None:
-        """Apply the peer's offer, answer or ICE candidate."""
+    async def handle(self, payload: SignalPayload) -> None:
+        """Apply the peer's offer, answer or ICE candidate, or offer when it asks."""
         answer: SessionDescription | None = None
+        if isinstance(payload, NegotiationNeeded):
+            # not awaited here: the answer to this offer arrives through this same method
+            task = asyncio.ensure_future(self._offer_on_request())
+            self._requested.add(task)
+            task.add_done_callback(self._requested.discard)
+            return
         async with self._lock:
             if isinstance(payload, IceCandidate):
                 await self._add_candidate(payload)
             elif payload.kind == "offer" and self.pc.signalingState != "stable":
                 # offers crossed; aiortc cannot roll back, so this side is the impolite one
-                # (W3C perfect negotiation): the peer (a browser) rolls back and answers ours
+                # (W3C perfect negotiation): the peer (a browser) rolls back and answers ours.
+                # An aiortc peer never crosses: it asks this side to offer instead.
                 logger.info("ignored an offer from %s that crossed ours", self.remote_id)
             elif payload.kind == "offer":
                 await self.pc.setRemoteDescription(RTCSessionDescription(payload.sdp, "offer"))
@@ -109,9 +131,11 @@ class PeerLink:
                             transceiver.direction = "sendrecv"
                             self.prefer_codecs(transceiver)
                     self._has_senders = True
+                    self._offerer = False
                 self._apply_hold_direction()
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
                 answer = SessionDescription(kind="answer", sdp=self.pc.localDescription.sdp)
+                self._answered.set()  # a negotiation this side asked for is complete
             else:
                 await self.pc.setRemoteDescription(RTCSessionDescription(payload.sdp, "answer"))
                 self._answered.set()
@@ -140,7 +164,15 @@ class PeerLink:
             self._answered.set()
 
     async def close(self) -> None:
+        for task in list(self._requested):
+            task.cancel()
         await self.pc.close()
+
+    async def _offer_on_request(self) -> None:
+        try:
+            await self.offer()
+        except Exception:  # the link closed meanwhile, or the peer went away
+            logger.exception("the offer %s asked for failed", self.remote_id)
 
     def _apply_hold_direction(self) -> None:
         for transceiver in self.pc.getTransceivers():

@@ -127,7 +127,17 @@ class IceCandidate(Message):
     sdp_m_line_index: Annotated[int, Field(ge=0, le=64)] | None = None
 
 
-SignalPayload = Annotated[SessionDescription | IceCandidate, Field(discriminator="kind")]
+class NegotiationNeeded(Message):
+    """Ask the peer to send an offer (W3C ``negotiationneeded``, forwarded to the side that offers).
+
+    Between two agents that cannot roll back, only the one that sent the first offer offers
+    again; the other asks it with this, so offers never cross.
+    """
+
+    kind: Literal["negotiation-needed"]
+
+
+SignalPayload = Annotated[SessionDescription | IceCandidate | NegotiationNeeded, Field(discriminator="kind")]
 
 
 # --- agent -> service ---------------------------------------------------------------------

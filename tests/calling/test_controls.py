@@ -106,3 +106,29 @@ async def test_controls_refuse_clearly_once_the_call_has_ended(people: Factory) 
     await call.hang_up()  # hanging up twice is harmless
     with pytest.raises(TypeError, match="LocalVideoStream"):
         await bob_call.start_video("camera 1")  # type: ignore[arg-type]
+
+
+async def test_both_sides_hold_and_resume_at_once(people: Factory) -> None:
+    """Two aiortc agents renegotiate at the same moment: no offers cross, nothing waits out a timeout."""
+    _alice, _bob, call, bob_call = await video_call(people)
+    to_bob = bob_call.remote_participants[0].video_streams[0]
+    to_alice = call.remote_participants[0].video_streams[0]
+    await asyncio.wait_for(asyncio.gather(call.hold(), bob_call.hold()), 5)  # the negotiation timeout is 10 s
+    assert call.state is CallState.LOCAL_HOLD
+    assert bob_call.state is CallState.LOCAL_HOLD
+    await asyncio.sleep(0.5)
+    assert await frames_during(to_bob, 1.0) == 0
+    assert await frames_during(to_alice, 0.5) == 0
+    await asyncio.wait_for(asyncio.gather(call.resume(), bob_call.resume()), 5)
+    await call.wait_for_state("Connected")
+    await bob_call.wait_for_state("Connected")
+    await to_bob.next_frame()
+    await to_alice.next_frame()
+    assert await frames_during(to_bob, 1.0) >= 20
+    assert await frames_during(to_alice, 1.0) >= 20
+    # the link still renegotiates afterwards, from either side
+    for holder, other in ((bob_call, call), (call, bob_call)):
+        await asyncio.wait_for(holder.hold(), 5)
+        await other.wait_for_state("RemoteHold")
+        await asyncio.wait_for(holder.resume(), 5)
+        await other.wait_for_state("Connected")

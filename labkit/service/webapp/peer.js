@@ -60,6 +60,10 @@ export class PeerLink extends EventTarget {
       if (payload.candidate) await this.pc.addIceCandidate(payload);
       return;
     }
+    if (payload.kind === "negotiation-needed") {
+      this.offer(); // the peer asks this side to offer (not awaited: its answer comes through here)
+      return;
+    }
     const collided = this.pc.signalingState !== "stable";
     if (collided && !this.polite) return; // the other side rolls back and answers ours
     const work = async () => {
