@@ -46,6 +46,11 @@ class ErrorCode(StrEnum):
     NO_PAGE = "no-page"
     """No notebook page is attached to the browser bridge (headless kernel)."""
     PERMISSION_DENIED = "permission-denied"
+    # Recording
+    RECORDING_FAILED = "recording-failed"
+    """The recording's file cannot be written."""
+    ALREADY_RECORDING = "already-recording"
+    NOT_RECORDING = "not-recording"
 
 
 class LabkitError(Exception):

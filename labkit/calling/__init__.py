@@ -14,6 +14,7 @@ from .events import CollectionUpdated, ValueChanged
 from .features import Features
 from .incoming_call import CallerInfo, IncomingCall
 from .local_video_stream import LocalVideoStream
+from .recording import RecordingCallFeature
 from .remote_participant import RemoteParticipant
 from .remote_video_stream import RemoteVideoStream
 from .token_credential import TokenCredential
@@ -40,6 +41,7 @@ __all__ = [
     "IncomingCallEvent",
     "LocalVideoStream",
     "MediaStreamType",
+    "RecordingCallFeature",
     "RemoteParticipant",
     "RemoteParticipantState",
     "RemoteVideoStream",

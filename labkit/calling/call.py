@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.contrib.media import MediaRelay
+from av import AudioFrame
 
 from ..errors import ErrorCode, LabkitError, TokenError
 from ..identity import CommunicationUserIdentifier
@@ -99,6 +101,8 @@ class Call(Emitter):
         self.media_events: list[tuple[float, str]] = []
         """(time.monotonic(), label) of each mute, video on/off, hold/resume, camera switch, join and leave (labkit)."""
         self._features: dict[Features, object] = {}
+        self._audio_taps: list[Callable[[str, AudioFrame], None]] = []
+        """Given every remote audio frame with its sender's user id (a call recording)."""
         self._finishing = False
         self._ended = asyncio.Event()
 
@@ -192,11 +196,19 @@ class Call(Emitter):
     def feature(self, feature: Features) -> Any:
         """An extended feature of the call. ACS: ``call.feature(Features.X)``.
 
-        ``Features.MEDIA_STATS`` gives the media statistics feature (``create_collector``).
+        ``Features.MEDIA_STATS`` gives the media statistics feature (``create_collector``),
+        ``Features.USER_FACING_DIAGNOSTICS`` the diagnostics and ``Features.RECORDING`` recording.
         """
         if feature not in self._features:
             self._features[feature] = create_feature(feature, self)
         return self._features[feature]
+
+    def _tell_features(self, hook: str) -> None:
+        """Call ``hook()`` on every feature made so far that has it (engine thread)."""
+        for feature in list(self._features.values()):
+            method = getattr(feature, hook, None)
+            if method is not None:
+                method()
 
     def _mark(self, label: str) -> None:
         self.media_events.append((time.monotonic(), label))
@@ -379,10 +391,7 @@ class Call(Emitter):
             self._video_stream.off_switch(self._on_camera_switch)
             self._video_stream.unsubscribe(self._video_proxy)
             self._video_proxy = None
-        for feature in self._features.values():
-            dispose = getattr(feature, "_on_call_ended", None)
-            if dispose is not None:
-                dispose()
+        self._tell_features("_on_call_ended")
         if participants:
             self._emit("remote_participants_updated", CollectionUpdated(removed=tuple(participants)))
         previous, self._state = self._state, CallState.DISCONNECTED
@@ -512,6 +521,7 @@ class Call(Emitter):
         self._mark(f"{participant.display_name or 'someone'} joined")
         self._emit("remote_participants_updated", CollectionUpdated(added=(participant,)))
         self._update_ringing()
+        self._tell_features("_on_participants_changed")
 
     def _on_participant_updated(self, wire: Participant) -> None:
         participant = self._participants.get(wire.user_id)
@@ -524,6 +534,7 @@ class Call(Emitter):
             self._mark(f"{participant.display_name} {'holds' if participant.is_on_hold else 'resumes'}")
         self._update_ringing()
         self._update_hold_state()
+        self._tell_features("_on_participants_changed")
 
     def _update_ringing(self) -> None:
         if self._state is CallState.CONNECTING and any(
@@ -542,6 +553,7 @@ class Call(Emitter):
             await participant.leave(reason)
             self._emit("remote_participants_updated", CollectionUpdated(removed=(participant,)))
         self._update_hold_state()
+        self._tell_features("_on_participants_changed")
 
     async def _on_signal(self, signal: Signal) -> None:
         sender = signal.from_
@@ -584,7 +596,7 @@ class Call(Emitter):
     def _on_track(self, user_id: str, track: MediaStreamTrack) -> None:
         participant = self._participants.get(user_id)
         if participant is not None:
-            participant.attach_track(track, self._agent._current_speaker)
+            participant.attach_track(track, self._agent._current_speaker, self._audio_taps)
 
     def _on_link_state(self, user_id: str, state: str) -> None:
         logger.debug("call %s: link to %s is %s", self.id[:8], user_id, state)

@@ -10,14 +10,15 @@ if TYPE_CHECKING:
 
 
 class Features(StrEnum):
-    """ACS: ``Features.MediaStats``, ``Features.UserFacingDiagnostics``."""
+    """ACS: ``Features.MediaStats``, ``Features.UserFacingDiagnostics``, ``Features.Recording``."""
 
     MEDIA_STATS = "MediaStats"
     USER_FACING_DIAGNOSTICS = "UserFacingDiagnostics"
+    RECORDING = "Recording"
 
 
 def create_feature(feature: Features, call: Call) -> Any:
-    """The feature object for ``call`` (the stats layer provides them)."""
+    """The feature object for ``call`` (the stats layer provides the stats ones)."""
     if feature is Features.MEDIA_STATS:
         from ..stats.media_stats_feature import MediaStatsFeature
 
@@ -26,4 +27,8 @@ def create_feature(feature: Features, call: Call) -> Any:
         from ..stats.diagnostics import UserFacingDiagnosticsFeature
 
         return UserFacingDiagnosticsFeature(call)
+    if feature is Features.RECORDING:
+        from .recording import RecordingCallFeature
+
+        return RecordingCallFeature(call)
     raise ValueError(f"unknown feature {feature!r}; the features are: {', '.join(f.value for f in Features)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiortc import MediaStreamTrack
+from av import AudioFrame
 
 from ..identity import CommunicationUserIdentifier
 from ..media.engine import MediaEngine
@@ -45,6 +46,7 @@ class RemoteParticipant(Emitter):
         self._state = RemoteParticipantState.IDLE
         self._is_muted = wire.is_muted
         self._is_on_hold = wire.is_on_hold
+        self._is_recording = wire.is_recording
         self._can_roll_back = wire.can_roll_back
         self._is_speaking = False
         self._end_reason: CallEndReason | None = None
@@ -77,6 +79,11 @@ class RemoteParticipant(Emitter):
     @property
     def is_on_hold(self) -> bool:
         return self._is_on_hold
+
+    @property
+    def is_recording(self) -> bool:
+        """This participant is recording the call (labkit; ACS tells it per call, not per person)."""
+        return self._is_recording
 
     @property
     def video_streams(self) -> tuple[RemoteVideoStream, ...]:
@@ -115,6 +122,7 @@ class RemoteParticipant(Emitter):
             self._is_muted = wire.is_muted
             self._emit("is_muted_changed", ValueChanged(wire.is_muted, not wire.is_muted))
         self._is_on_hold = wire.is_on_hold
+        self._is_recording = wire.is_recording
         self._can_roll_back = wire.can_roll_back
         self._apply_state(wire)
 
@@ -133,12 +141,17 @@ class RemoteParticipant(Emitter):
             previous, self._state = self._state, state
             self._emit("state_changed", ValueChanged(state, previous))
 
-    def attach_track(self, track: MediaStreamTrack, speaker: Callable[[], Speaker]) -> None:
+    def attach_track(
+        self,
+        track: MediaStreamTrack,
+        speaker: Callable[[], Speaker],
+        audio_taps: list[Callable[[str, AudioFrame], None]] | None = None,
+    ) -> None:
         """Consume a remote track: video into the stream, audio into the current speaker."""
         if track.kind == "video":
             self._video.attach(track)
         else:
-            self._audio = AudioSink(track, f"labkit-audio {self.user_id}", self.user_id, speaker)
+            self._audio = AudioSink(track, f"labkit-audio {self.user_id}", self.user_id, speaker, audio_taps)
 
     def refresh_speaking(self) -> None:
         speaking = not self._is_muted and self.audio_level_dbfs() > SPEAKING_THRESHOLD_DBFS

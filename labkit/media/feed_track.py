@@ -14,6 +14,7 @@ import contextlib
 import fractions
 import time
 from collections import deque
+from collections.abc import Callable
 
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
@@ -112,6 +113,13 @@ class VideoFeedTrack(_Switchable):
     def __init__(self) -> None:
         super().__init__()
         self.frames_sent = 0
+        self.latest: VideoFrame | None = None
+        """The last frame sent, while there is a source (a call recording shows it)."""
+
+    def attach(self, source: MediaStreamTrack | None) -> None:
+        if source is None:
+            self.latest = None
+        super().attach(source)
 
     async def recv(self) -> VideoFrame:
         while True:
@@ -120,6 +128,7 @@ class VideoFeedTrack(_Switchable):
             frame = await self._next_source_frame()
             if isinstance(frame, VideoFrame):
                 self.frames_sent += 1
+                self.latest = frame
                 return frame
 
 
@@ -144,6 +153,8 @@ class AudioFeedTrack(_Switchable):
         self._ready: deque[AudioFrame] = deque()
         self.input_meter = LevelMeter()
         """The microphone's level (before muting), over the last 200 ms."""
+        self.taps: list[Callable[[AudioFrame], None]] = []
+        """Also given every frame as it is sent (a call recording)."""
 
     def attach(self, source: MediaStreamTrack | None) -> None:
         self._resampler = _opus_input_resampler()
@@ -168,6 +179,8 @@ class AudioFeedTrack(_Switchable):
         frame.pts = self._samples
         frame.time_base = fractions.Fraction(1, frame.sample_rate)
         self._samples += frame.samples
+        for tap in self.taps:
+            tap(frame)
         return frame
 
     async def _paced_silence(self) -> AudioFrame:

@@ -125,12 +125,23 @@ class LevelSink(_Sink):
 class AudioSink(LevelSink):
     """Measures a remote audio track's level and plays it on the current speaker."""
 
-    def __init__(self, track: MediaStreamTrack, name: str, source: str, speaker: Callable[[], Speaker]) -> None:
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        name: str,
+        source: str,
+        speaker: Callable[[], Speaker],
+        taps: list[Callable[[str, AudioFrame], None]] | None = None,
+    ) -> None:
         self.source = source
         self._speaker = speaker
+        self._taps = taps if taps is not None else []
+        """Also given every frame, with ``source`` (a call recording); a shared list."""
         super().__init__(track, name)
 
     def _on_frame(self, frame: object) -> None:
         super()._on_frame(frame)
         assert isinstance(frame, AudioFrame)
+        for tap in self._taps:
+            tap(self.source, frame)
         self._speaker().play(self.source, frame)

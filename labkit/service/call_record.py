@@ -20,6 +20,7 @@ class Member:
     is_muted: bool = False
     is_video_on: bool = False
     is_on_hold: bool = False
+    is_recording: bool = False
     can_roll_back: bool = False
     ring_timer: asyncio.TimerHandle | None = None
 
@@ -35,6 +36,7 @@ class Member:
             is_muted=self.is_muted,
             is_video_on=self.is_video_on,
             is_on_hold=self.is_on_hold,
+            is_recording=self.is_recording,
             can_roll_back=self.can_roll_back,
         )
 

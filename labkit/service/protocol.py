@@ -107,6 +107,8 @@ class Participant(Message):
     is_muted: bool = False
     is_video_on: bool = False
     is_on_hold: bool = False
+    is_recording: bool = False
+    """The member is recording the call (everyone is told, as ACS tells everyone)."""
     can_roll_back: bool = False
     """The member's agent can roll back an offer, so it is the polite side when offers cross."""
 
@@ -247,7 +249,7 @@ class Signal(Message):
 
 
 class UpdateState(Message):
-    """Tell the other members about this agent's mute, video, hold or display name."""
+    """Tell the other members about this agent's mute, video, hold, recording or display name."""
 
     type: Literal[MessageType.UPDATE_STATE] = MessageType.UPDATE_STATE
     ref: Ref | None = None
@@ -255,6 +257,7 @@ class UpdateState(Message):
     is_muted: bool | None = None
     is_video_on: bool | None = None
     is_on_hold: bool | None = None
+    is_recording: bool | None = None
     display_name: DisplayName | None = None
 
 

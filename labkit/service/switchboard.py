@@ -253,6 +253,8 @@ class Switchboard:
             member.is_video_on = msg.is_video_on
         if msg.is_on_hold is not None:
             member.is_on_hold = msg.is_on_hold
+        if msg.is_recording is not None:
+            member.is_recording = msg.is_recording
         if msg.display_name is not None:
             member.display_name = msg.display_name
         self._broadcast(call, ParticipantUpdated(call_id=call.id, participant=member.to_wire()), besides=agent.user_id)

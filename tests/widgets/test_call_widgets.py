@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import av
 import ipywidgets as widgets
 import numpy as np
 
@@ -101,6 +105,32 @@ async def test_controls_drive_the_call_and_follow_it(people: Factory) -> None:
     await call.wait_for_state("Disconnected")
     await eventually(lambda: controls.state == "Disconnected" and controls.mute_button.disabled)
     assert "0/0" in controls.status.value
+
+
+async def test_the_record_button_records_and_both_sides_show_it(people: Factory, tmp_path: Path) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept()
+    await call.wait_for_state("Connected")
+    controls = CallControls(call, recordings=tmp_path / "recordings")
+    bobs = CallControls(bob_call)
+    assert controls.record_button.description == "Record"
+    controls.record_button.value = True
+    await eventually(lambda: controls.record_button.description == "Stop recording", what="recording")
+    assert "● recording (you)" in controls.status.value
+    await eventually(lambda: "● recording (Alice)" in bobs.status.value, what="Bob's controls telling him")
+    assert bobs.record_button.value is False  # Bob is not recording himself
+    await asyncio.sleep(1.0)
+    controls.record_button.value = False
+    await eventually(lambda: controls.last_recording is not None, what="the file finished")
+    assert controls.last_recording is not None
+    assert controls.last_recording.parent == tmp_path / "recordings"
+    assert controls.last_recording.name.startswith("call-")
+    assert "saved" in controls.status.value
+    with av.open(str(controls.last_recording)) as recording:
+        assert float(recording.duration or 0) / av.time_base > 0.5
+    await eventually(lambda: "recording" not in bobs.status.value, what="Bob's controls clearing")
+    await call.hang_up()
 
 
 async def test_the_frame_pump_pushes_the_latest_frame_as_jpeg(people: Factory) -> None:

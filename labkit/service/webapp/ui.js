@@ -202,7 +202,7 @@ export class CallApp {
       const showing = p.stream && p.isVideoOn && !p.isOnHold && !call.isOnHold;
       video.style.visibility = showing ? "visible" : "hidden";
       tile.querySelector(".placeholder").textContent = showing ? "" : initials(p.displayName);
-      const marks = [p.state !== "Connected" ? p.state : "", p.isMuted ? "muted" : "", p.isOnHold ? "on hold" : ""].filter(Boolean);
+      const marks = [p.state !== "Connected" ? p.state : "", p.isMuted ? "muted" : "", p.isOnHold ? "on hold" : "", p.isRecording ? "recording" : ""].filter(Boolean);
       tile.querySelector(".label").textContent = [p.displayName || p.userId, ...marks].join(" · ");
     }
   }
