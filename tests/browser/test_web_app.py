@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
 
 from labkit import CallState
+from labkit.calling import Features
 from labkit.media import frame_code
 from labkit.service import EmbeddedService
 
@@ -140,7 +143,7 @@ async def rate(read: Any, seconds: float = 1.0) -> float:
 
 
 async def test_controls_from_the_page_reach_python_and_back(
-    service: EmbeddedService, people: Factory, browser: Any
+    service: EmbeddedService, people: Factory, browser: Any, tmp_path: Path
 ) -> None:
     bob = await people("Bob")
     alice = await WebPage.open(browser, service.url, "alice")
@@ -216,6 +219,20 @@ async def test_controls_from_the_page_reach_python_and_back(
     await call.resume()
     await alice.wait_state("Connected")
     await eventually_async(lambda: positive(rate(page_frames)), 5, "video in the page after resume")
+
+    # Python records the call: the page marks Bob as recording, and the file holds the page's camera
+    recording = call.feature(Features.RECORDING)
+    path = await recording.start(tmp_path / "with-a-page.webm")
+    await alice.page.locator(".tile.remote", has_text="recording").wait_for(timeout=5_000)
+    await asyncio.sleep(1.5)
+    await recording.stop()
+    await eventually_async(lambda: participant_flag(alice, bob_id, "isRecording", False), 5, "the mark going")
+    with av.open(str(path)) as container:
+        pictures = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(pictures) >= 15
+    page_cell = pictures[-1][120:360, 0:320]  # the page's 640x480 camera, fitted into the left cell
+    assert page_cell.std() > 10  # Chromium's fake camera, not an empty cell
+    assert frame_code.decode(page_cell) is None  # and not a labkit camera
     await alice.shot("3-controls")
 
     await alice.button("Hang up").click()

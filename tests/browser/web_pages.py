@@ -25,7 +25,8 @@ CALL_SUMMARY = """async () => {
   }
   const participants = {};
   for (const [userId, p] of call.remoteParticipants) participants[userId] = {
-    displayName: p.displayName, state: p.state, isMuted: p.isMuted, isVideoOn: p.isVideoOn, isOnHold: p.isOnHold };
+    displayName: p.displayName, state: p.state, isMuted: p.isMuted, isVideoOn: p.isVideoOn, isOnHold: p.isOnHold,
+    isRecording: Boolean(p.isRecording) };
   return { id: call.id, state: call.state, endReason: call.callEndReason, participants, peers };
 }"""
 
