@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_calls.py
 	$(BIN)/python benchmarks/bench_stats.py
 	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_recording.py
 	$(BIN)/python benchmarks/bench_browser.py
 
 clean:

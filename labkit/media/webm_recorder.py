@@ -126,6 +126,8 @@ class WebmRecorder:
         self.frames_written = 0
         """Video frames encoded so far."""
         self.audio_samples_written = 0
+        self.cpu_seconds = 0.0
+        """CPU time the worker thread has used (composing, encoding, writing)."""
         self.error: BaseException | None = None
         """What stopped the recording early, if anything did."""
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
@@ -182,6 +184,7 @@ class WebmRecorder:
                     self._encode_video(video_ticks)
                     video_ticks = max(video_ticks + 1, math.floor(now / frame_interval))  # skip, never catch up
                 next_audio = (audio_ticks + 1) * FRAME_SAMPLES / SAMPLE_RATE
+                self.cpu_seconds = time.thread_time()
                 self._stopping.wait(max(0.0, min(next_audio, video_ticks * frame_interval) - now))
             for stream in (self._video, self._audio):
                 for packet in stream.encode(None):
@@ -191,6 +194,7 @@ class WebmRecorder:
             self.error = error
         finally:
             self._container.close()
+            self.cpu_seconds = time.thread_time()
 
     def _encode_audio(self, tick: int) -> None:
         mix = np.zeros(FRAME_SAMPLES, dtype=np.int32)
