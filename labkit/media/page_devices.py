@@ -9,7 +9,6 @@ page as an audio track, and the page plays it on the speaker picked (``setSinkId
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,6 +21,7 @@ from av import AudioFrame, VideoFrame
 
 from .devices import AudioDeviceInfo, AudioDeviceType, Camera, Microphone, SpeakerDevice, VideoDeviceInfo
 from .microphones import PacedAudioTrack
+from .sample_queue import SampleQueue
 from .speaker import MAX_BACKLOG, Speaker
 
 if TYPE_CHECKING:
@@ -122,28 +122,13 @@ class PageSpeakerTrack(PacedAudioTrack):
 
     def __init__(self) -> None:
         super().__init__()
-        self._pending: deque[npt.NDArray[np.int16]] = deque()
-        self._queued = 0
+        self._pending = SampleQueue(MAX_BACKLOG)  # never more than 200 ms behind
 
     def push(self, samples: npt.NDArray[np.int16]) -> None:
-        self._pending.append(samples)
-        self._queued += samples.size
-        while self._queued > MAX_BACKLOG:  # never more than 200 ms behind
-            self._queued -= self._pending.popleft().size
+        self._pending.push(samples)
 
     def samples(self, first: int, count: int) -> npt.NDArray[np.int16]:
-        out, filled = np.zeros(count, dtype=np.int16), 0
-        while filled < count and self._pending:
-            head = self._pending[0]
-            n = min(count - filled, head.size)
-            out[filled : filled + n] = head[:n]
-            filled += n
-            if n == head.size:
-                self._pending.popleft()
-            else:
-                self._pending[0] = head[n:]
-        self._queued -= filled
-        return out
+        return self._pending.take(count)
 
 
 class PageSpeaker(Speaker):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import wave
-from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from av.audio.resampler import AudioResampler
 
 from .audio_level import LevelMeter, power_to_dbfs
 from .microphones import FRAME_SAMPLES, SAMPLE_RATE
+from .sample_queue import SampleQueue
 
 MAX_BACKLOG = SAMPLE_RATE // 5
 """Samples kept per source before the oldest are dropped (200 ms)."""
@@ -27,8 +27,7 @@ class Speaker:
 
     def __init__(self) -> None:
         self.meter = LevelMeter()
-        self._backlog: dict[str, deque[npt.NDArray[np.int16]]] = {}
-        self._queued: dict[str, int] = {}
+        self._backlog: dict[str, SampleQueue] = {}
         self._resamplers: dict[str, AudioResampler] = {}
         self._wav: wave.Wave_write | None = None
         self.recording_path: Path | None = None
@@ -37,19 +36,14 @@ class Speaker:
         """Take one frame from ``source`` (a participant); mix whenever 20 ms is ready."""
         resampler = self._resamplers.setdefault(source, AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE))
         for mono in resampler.resample(frame):
-            samples = mono.to_ndarray().reshape(-1).astype(np.int16)
-            queue = self._backlog.setdefault(source, deque())
-            queue.append(samples)
-            self._queued[source] = self._queued.get(source, 0) + samples.size
-            while self._queued[source] > MAX_BACKLOG:
-                self._queued[source] -= queue.popleft().size
-        while self._queued.get(source, 0) >= FRAME_SAMPLES:
+            queue = self._backlog.setdefault(source, SampleQueue(MAX_BACKLOG))
+            queue.push(mono.to_ndarray().reshape(-1).astype(np.int16))
+        while source in self._backlog and self._backlog[source].queued >= FRAME_SAMPLES:
             self._mix_one()
 
     def forget(self, source: str) -> None:
         """``source`` has gone (a participant left)."""
         self._backlog.pop(source, None)
-        self._queued.pop(source, None)
         self._resamplers.pop(source, None)
 
     def level_dbfs(self) -> float:
@@ -69,24 +63,10 @@ class Speaker:
             self._wav.close()
             self._wav = None
 
-    def _take(self, source: str, count: int) -> npt.NDArray[np.int16]:
-        queue, out, filled = self._backlog[source], np.zeros(count, dtype=np.int16), 0
-        while filled < count and queue:
-            head = queue[0]
-            n = min(count - filled, head.size)
-            out[filled : filled + n] = head[:n]
-            filled += n
-            if n == head.size:
-                queue.popleft()
-            else:
-                queue[0] = head[n:]
-        self._queued[source] -= filled
-        return out
-
     def _mix_one(self) -> None:
         mix = np.zeros(FRAME_SAMPLES, dtype=np.int32)
-        for source in list(self._backlog):
-            mix += self._take(source, FRAME_SAMPLES)
+        for queue in list(self._backlog.values()):
+            mix += queue.take(FRAME_SAMPLES)
         clipped = np.clip(mix, -32768, 32767).astype(np.int16)
         self.meter.add(power_to_dbfs(float(np.mean(np.square(clipped.astype(np.float32) / 32768.0)))))
         if self._wav is not None:

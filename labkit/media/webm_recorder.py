@@ -13,7 +13,6 @@ import logging
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,6 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import ErrorCode, LabkitError
 from .microphones import FRAME_SAMPLES, SAMPLE_RATE
+from .sample_queue import SampleQueue
 
 logger = logging.getLogger(__name__)
 
@@ -49,40 +49,22 @@ class Tile:
 
 
 class _Source:
-    """One audio source's waiting samples (s16 mono, 48 kHz)."""
+    """One audio source's waiting samples (s16 mono, 48 kHz), played once primed."""
 
     def __init__(self) -> None:
         self.resampler = AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-        self.chunks: deque[npt.NDArray[np.int16]] = deque()
-        self.queued = 0
+        self.queue = SampleQueue(MAX_BACKLOG)
         self.primed = False
-
-    def add(self, samples: npt.NDArray[np.int16]) -> None:
-        self.chunks.append(samples)
-        self.queued += samples.size
-        while self.queued - self.chunks[0].size >= MAX_BACKLOG:
-            self.queued -= self.chunks.popleft().size
 
     def take(self, count: int) -> npt.NDArray[np.int16] | None:
         if not self.primed:
-            if self.queued < PRIME_SAMPLES:
+            if self.queue.queued < PRIME_SAMPLES:
                 return None
             self.primed = True
-        if self.queued < count:
+        if self.queue.queued < count:
             self.primed = False  # ran dry: wait for 60 ms again rather than crackle
             return None
-        out, filled = np.empty(count, dtype=np.int16), 0
-        while filled < count:
-            head = self.chunks[0]
-            n = min(count - filled, head.size)
-            out[filled : filled + n] = head[:n]
-            filled += n
-            if n == head.size:
-                self.chunks.popleft()
-            else:
-                self.chunks[0] = head[n:]
-        self.queued -= count
-        return out
+        return self.queue.take(count)
 
 
 class WebmRecorder:
@@ -153,7 +135,7 @@ class WebmRecorder:
             pts, frame.pts = frame.pts, None  # the resampler keeps its own count
             try:
                 for mono in entry.resampler.resample(frame):
-                    entry.add(mono.to_ndarray().reshape(-1).astype(np.int16))
+                    entry.queue.push(mono.to_ndarray().reshape(-1).astype(np.int16))
             finally:
                 frame.pts = pts  # the frame goes on to the encoder or speaker
 
