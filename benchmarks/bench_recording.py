@@ -16,25 +16,16 @@ import time
 from pathlib import Path
 
 import av
+from video_call import one_to_one_video_call
 
-from labkit import CallClient, LocalVideoStream, request_token, start_service
 from labkit.calling import Features
 
 SETTINGS = ((640, 480, 15.0), (640, 480, 30.0), (1280, 720, 15.0))
 
 
 async def main(seconds: float) -> None:
-    service = start_service()
-    clients = [CallClient(service.url), CallClient(service.url)]
     rows = []
-    try:
-        alice = await clients[0].create_call_agent((await request_token(service.url, "alice"))[0], "Alice")
-        bob = await clients[1].create_call_agent((await request_token(service.url, "bob"))[0], "Bob")
-        cameras = [await (await c.get_device_manager()).get_cameras() for c in clients]
-        call = alice.start_call([bob.identifier], video_options=LocalVideoStream(cameras[0][0]))
-        await (await bob.wait_for_incoming_call()).accept(video_options=LocalVideoStream(cameras[1][1]))
-        await call.wait_for_state("Connected")
-        await asyncio.sleep(2.0)  # past the ramp-up
+    async with one_to_one_video_call() as call:
         recording = call.feature(Features.RECORDING)
         with tempfile.TemporaryDirectory() as folder:
             for width, height, fps in SETTINGS:
@@ -56,10 +47,6 @@ async def main(seconds: float) -> None:
                         path.stat().st_size * 8 / duration / 1000,
                     )
                 )
-    finally:
-        for client in clients:
-            await client.dispose()
-        service.stop()
     print(f"{seconds:g} s of a 1:1 video call recorded at each setting\n")
     print("| recording | recorder thread (% of a core) | frames/s in the file | file bitrate (kbps) |")
     print("|---|---:|---:|---:|")

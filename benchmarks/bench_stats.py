@@ -16,7 +16,8 @@ import os
 import statistics
 import time
 
-from labkit import CallClient, LocalVideoStream, request_token, start_service
+from video_call import one_to_one_video_call
+
 from labkit.calling import Features
 
 
@@ -32,16 +33,7 @@ async def window(seconds: float) -> float:
 
 
 async def main(seconds: float, rounds: int) -> None:
-    service = start_service()
-    clients = [CallClient(service.url), CallClient(service.url)]
-    try:
-        alice = await clients[0].create_call_agent((await request_token(service.url, "alice"))[0], "Alice")
-        bob = await clients[1].create_call_agent((await request_token(service.url, "bob"))[0], "Bob")
-        cameras = [await (await c.get_device_manager()).get_cameras() for c in clients]
-        call = alice.start_call([bob.identifier], video_options=LocalVideoStream(cameras[0][0]))
-        await (await bob.wait_for_incoming_call()).accept(video_options=LocalVideoStream(cameras[1][1]))
-        await call.wait_for_state("Connected")
-        await asyncio.sleep(2.0)  # past the ramp-up
+    async with one_to_one_video_call() as call:
         without, with_collector, samples, busy = [], [], 0, 0.0
         for _ in range(rounds):
             without.append(await window(seconds))
@@ -50,10 +42,6 @@ async def main(seconds: float, rounds: int) -> None:
             samples += len(collector.samples)
             busy += collector.busy_seconds
             await collector.dispose()
-    finally:
-        for client in clients:
-            await client.dispose()
-        service.stop()
     base, loaded = statistics.median(without), statistics.median(with_collector)
     print(f"{rounds} rounds of {seconds:g} s each way; {samples} samples taken\n")
     print("| measure | value |")
