@@ -11,24 +11,14 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from labkit import Call, LabkitError
+from labkit import LabkitError
 from labkit.calling import Features
 from labkit.errors import ErrorCode
 from labkit.media import frame_code
 from labkit.media.webm_recorder import THREAD_NAME
 
-from .conftest import Factory, Person, eventually
-
-
-async def video_call(people: Factory) -> tuple[Person, Person, Call, Call]:
-    alice, bob = await people("Alice"), await people("Bob")
-    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
-    bob_call = await (await bob.agent.wait_for_incoming_call()).accept(video_options=await bob.camera(2))
-    await call.wait_for_state("Connected")
-    await bob_call.wait_for_state("Connected")
-    await call.remote_participants[0].video_streams[0].next_frame()
-    await eventually(lambda: alice.speaker_level() > -30, what="Bob's tone at Alice's speaker")
-    return alice, bob, call, bob_call
+from .conftest import Factory, eventually
+from .test_controls import video_call
 
 
 def read_webm(path: Path) -> tuple[list[npt.NDArray[np.uint8]], npt.NDArray[np.float32], float]:
@@ -50,7 +40,7 @@ def share(audio: npt.NDArray[np.float32], frequency: float, rate: int = 48_000) 
 
 
 async def test_a_recording_holds_both_sides_and_everyone_is_told(people: Factory, tmp_path: Path) -> None:
-    alice, bob, call, bob_call = await video_call(people)
+    alice, bob, call, bob_call = await video_call(people, bob_camera=2)
     recording = call.feature(Features.RECORDING)
     seen_by_bob = bob_call.feature(Features.RECORDING)
     changes: list[bool] = []
@@ -93,7 +83,7 @@ async def test_a_recording_holds_both_sides_and_everyone_is_told(people: Factory
 
 
 async def test_muting_and_hanging_up_while_recording(people: Factory, tmp_path: Path) -> None:
-    alice, bob, call, bob_call = await video_call(people)
+    alice, bob, call, bob_call = await video_call(people, bob_camera=2)
     recording = call.feature(Features.RECORDING)
     path = await recording.start(tmp_path / "muted.webm", fps=10)
     await call.mute()  # what the recording keeps is what was sent: silence from Alice
@@ -111,7 +101,7 @@ async def test_muting_and_hanging_up_while_recording(people: Factory, tmp_path: 
 
 
 async def test_bad_recording_requests_get_clear_errors(people: Factory, tmp_path: Path) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await video_call(people, bob_camera=2)
     recording = call.feature(Features.RECORDING)
     with pytest.raises(LabkitError) as not_recording:
         await recording.stop()
