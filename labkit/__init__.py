@@ -40,7 +40,7 @@ from .identity import (
     create_identity_client,
 )
 from .media.ice import IceMode, set_ice_mode
-from .service import EmbeddedService, start_service
+from .service import EmbeddedService, RelayConfiguration, start_service
 from .service.client import request_token
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ __all__ = [
     "LocalIdentityClient",
     "LocalVideoStream",
     "MediaStreamType",
+    "RelayConfiguration",
     "RemoteParticipant",
     "RemoteParticipantState",
     "RemoteVideoStream",

@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from .service import RelayConfiguration
+
+TURN_SECRET_ENV = "LABKIT_TURN_SECRET"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,6 +37,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
     serve.add_argument("--certfile", type=Path, help="a PEM certificate: serve HTTPS (browsers need it off localhost)")
     serve.add_argument("--keyfile", type=Path, help="the certificate's PEM private key (if not in --certfile)")
+    serve.add_argument(
+        "--ice-server",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a STUN or TURN server for every agent, such as turn:turn.example.org:3478 (repeatable)",
+    )
+    serve.add_argument(
+        "--turn-secret",
+        default=os.environ.get(TURN_SECRET_ENV),
+        help=f"the TURN server's static-auth-secret, which signs each agent's TURN credentials (${TURN_SECRET_ENV})",
+    )
+    serve.add_argument(
+        "--ice-transport-policy",
+        choices=("all", "relay"),
+        default="all",
+        help="relay: every call goes through the TURN server (default all)",
+    )
 
     demo = commands.add_parser("demo", help="run the demo: a narrated video call between two agents")
     demo.add_argument("--endpoint", default=None, help="a running service (http://host:port), not an embedded one")
@@ -39,8 +64,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
+        from .service import RelayConfiguration
+
+        try:
+            relay = RelayConfiguration(
+                tuple(args.ice_server), args.turn_secret, transport_policy=args.ice_transport_policy
+            )
+        except ValueError as exc:
+            print(f"labkit serve: {exc}", file=sys.stderr)
+            return 2
         return _serve(
-            args.host, args.port, args.connection_string, quiet=args.quiet, certfile=args.certfile, keyfile=args.keyfile
+            args.host,
+            args.port,
+            args.connection_string,
+            quiet=args.quiet,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+            relay=relay,
         )
     from .demo import run_demo
 
@@ -55,6 +95,7 @@ def _serve(
     quiet: bool,
     certfile: Path | None = None,
     keyfile: Path | None = None,
+    relay: RelayConfiguration | None = None,
 ) -> int:
     from .identity import create_identity_client
     from .service import Server
@@ -73,7 +114,9 @@ def _serve(
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
     async def run() -> None:
-        server = Server(host, port, create_identity_client(connection_string), access_log=True, ssl_context=context)
+        server = Server(
+            host, port, create_identity_client(connection_string), access_log=True, ssl_context=context, relay=relay
+        )
         await server.start()
         print(
             f"labkit service on {server.url} (web app: {server.url}/, token: POST {server.url}/api/token,"

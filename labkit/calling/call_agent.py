@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiortc import RTCConfiguration
+from aiortc import RTCConfiguration, RTCIceServer
 
 from ..errors import ErrorCode, LabkitError
 from ..identity import CommunicationUserIdentifier
 from ..media.engine import MediaEngine
+from ..media.ice import rtc_configuration
 from ..media.speaker import Speaker
 from ..service import end_reasons
 from ..service.client import SignalingClient
@@ -86,12 +87,15 @@ class CallAgent(Emitter):
         display_name: str,
         rtc_configuration: RTCConfiguration,
         ring_timeout: float,
+        service_ice_servers: bool = True,
     ) -> None:
         super().__init__(dispatcher)
         self._engine = engine
         self._devices = devices
         self._credential = credential
         self._rtc_configuration = rtc_configuration
+        self._service_ice_servers = service_ice_servers
+        """Use the STUN and TURN servers the service gives at sign-in (unless the client was given some)."""
         self.ring_timeout = ring_timeout
         self.endpoint = endpoint
         self.display_name = display_name
@@ -211,6 +215,9 @@ class CallAgent(Emitter):
     async def _connect(self) -> None:
         token = await self._credential.get_token()
         signed_in = await self._signaling.connect(token, self.display_name)
+        if self._service_ice_servers:  # fresh TURN credentials at every sign-in
+            servers = [RTCIceServer(s.urls, s.username, s.credential) for s in signed_in.ice_servers]
+            self._rtc_configuration = rtc_configuration(servers, signed_in.ice_transport_policy)
         self._identifier = CommunicationUserIdentifier(signed_in.user_id)
         self.display_name = signed_in.display_name
         self._set_connection_state(ConnectionState.CONNECTED)

@@ -70,6 +70,7 @@ class CallClient:
             display_name,
             rtc_configuration(self._ice_servers),
             ring_timeout,
+            service_ice_servers=not self._ice_servers,
         )
         await self._engine.run(agent._connect())
         self._device_manager.set_owner(agent.display_name)

@@ -16,6 +16,7 @@ from typing import Any
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 ICE_ENV = "LABKIT_ICE"
 
@@ -43,9 +44,12 @@ def set_ice_mode(mode: IceMode | str) -> None:
     )
 
 
-def rtc_configuration(ice_servers: Sequence[RTCIceServer] = ()) -> RTCConfiguration:
-    """A configuration with exactly ``ice_servers`` (none by default: no outside STUN)."""
-    return RTCConfiguration(iceServers=list(ice_servers))
+def rtc_configuration(ice_servers: Sequence[RTCIceServer] = (), policy: str = "all") -> RTCConfiguration:
+    """A configuration with exactly ``ice_servers`` (none by default: no outside STUN).
+
+    ``policy="relay"`` gathers only relayed (TURN) candidates (W3C ``iceTransportPolicy``).
+    """
+    return RTCConfiguration(iceServers=list(ice_servers), iceTransportPolicy=RTCIceTransportPolicy(policy))
 
 
 set_ice_mode(os.environ.get(ICE_ENV, IceMode.LOOPBACK.value))

@@ -9,6 +9,7 @@ from . import end_reasons, protocol
 from .app import create_app
 from .end_reasons import CallEndReason
 from .protocol import PROTOCOL_VERSION, MessageType
+from .relay import RelayConfiguration
 from .server import EmbeddedService, Server, default_service, start_service
 from .switchboard import Switchboard
 
@@ -17,6 +18,7 @@ __all__ = [
     "CallEndReason",
     "EmbeddedService",
     "MessageType",
+    "RelayConfiguration",
     "Server",
     "Switchboard",
     "create_app",

@@ -8,8 +8,9 @@ from aiohttp import web
 
 from ..identity import IdentityClient, LocalIdentityClient
 from .agent_connection import AgentConnection
-from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, SWITCHBOARD_KEY
+from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, RELAY_KEY, SWITCHBOARD_KEY
 from .http_api import handle_health, handle_token, handle_users
+from .relay import RelayConfiguration
 from .signaling import handle_agent_socket
 from .switchboard import Switchboard
 from .token_directory import TokenDirectory
@@ -18,10 +19,14 @@ from .web_app import add_web_app
 MAX_REQUEST_BYTES = 64 * 1024
 
 
-def create_app(identity: IdentityClient | None = None) -> web.Application:
-    """A labkit service application; ``identity`` defaults to a fresh ``LocalIdentityClient``."""
+def create_app(identity: IdentityClient | None = None, relay: RelayConfiguration | None = None) -> web.Application:
+    """A labkit service application; ``identity`` defaults to a fresh ``LocalIdentityClient``.
+
+    ``relay`` lists the STUN and TURN servers agents get at sign-in (none by default).
+    """
     identity = identity or LocalIdentityClient()
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app[RELAY_KEY] = relay or RelayConfiguration()
     app[SWITCHBOARD_KEY] = Switchboard(identity)
     app[DIRECTORY_KEY] = TokenDirectory(identity)
     app[CONNECTIONS_KEY] = set()

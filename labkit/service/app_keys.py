@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from .agent_connection import AgentConnection
+from .relay import RelayConfiguration
 from .switchboard import Switchboard
 from .token_directory import TokenDirectory
 
 SWITCHBOARD_KEY = web.AppKey("switchboard", Switchboard)
 CONNECTIONS_KEY: web.AppKey[set[AgentConnection]] = web.AppKey("connections")
 DIRECTORY_KEY = web.AppKey("directory", TokenDirectory)
+RELAY_KEY = web.AppKey("relay", RelayConfiguration)

@@ -271,6 +271,14 @@ class Ping(Message):
 # --- service -> agent ---------------------------------------------------------------------
 
 
+class IceServer(Message):
+    """A STUN or TURN server (W3C ``RTCIceServer``; ACS ``CommunicationIceServer``)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
 class SignedIn(Message):
     """Sign-in succeeded."""
 
@@ -281,6 +289,9 @@ class SignedIn(Message):
     scopes: list[str]
     protocol_version: int = PROTOCOL_VERSION
     service_version: str
+    ice_servers: list[IceServer] = []
+    """STUN and TURN servers for this agent's calls, with TURN credentials that expire."""
+    ice_transport_policy: Literal["all", "relay"] = "all"
 
 
 class Error(Message):

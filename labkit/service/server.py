@@ -14,6 +14,7 @@ from aiohttp import web
 from ..identity import IdentityClient, LocalIdentityClient
 from .app import create_app
 from .app_keys import SWITCHBOARD_KEY
+from .relay import RelayConfiguration
 from .switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
@@ -32,12 +33,15 @@ class Server:
         *,
         access_log: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        relay: RelayConfiguration | None = None,
     ) -> None:
         self.host = host
         self.ssl_context = ssl_context
         """With a certificate, the service speaks HTTPS and WSS (browsers need it for cameras off localhost)."""
         self.identity = identity or LocalIdentityClient()
-        self.app = create_app(self.identity)
+        self.relay = relay or RelayConfiguration()
+        """The STUN and TURN servers agents get at sign-in."""
+        self.app = create_app(self.identity, self.relay)
         self._requested_port = port
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
@@ -82,8 +86,14 @@ class EmbeddedService:
     Use it as a context manager, or ``start_service()``.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, identity: IdentityClient | None = None) -> None:
-        self._server = Server(host, port, identity)
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        identity: IdentityClient | None = None,
+        relay: RelayConfiguration | None = None,
+    ) -> None:
+        self._server = Server(host, port, identity, relay=relay)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -155,9 +165,17 @@ class EmbeddedService:
             await self._server.stop()
 
 
-def start_service(host: str = "127.0.0.1", port: int = 0, identity: IdentityClient | None = None) -> EmbeddedService:
-    """Start the service in-process on a free loopback port and return it; ``.stop()`` ends it."""
-    return EmbeddedService(host, port, identity).start()
+def start_service(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    identity: IdentityClient | None = None,
+    relay: RelayConfiguration | None = None,
+) -> EmbeddedService:
+    """Start the service in-process on a free loopback port and return it; ``.stop()`` ends it.
+
+    ``relay`` gives agents STUN and TURN servers at sign-in (none by default).
+    """
+    return EmbeddedService(host, port, identity, relay).start()
 
 
 _default: EmbeddedService | None = None

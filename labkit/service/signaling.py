@@ -11,8 +11,9 @@ from .._version import __version__
 from ..errors import ErrorCode, LabkitError, TokenError
 from ..identity import CALLING_SCOPES
 from .agent_connection import AgentConnection
-from .app_keys import CONNECTIONS_KEY, SWITCHBOARD_KEY
+from .app_keys import CONNECTIONS_KEY, RELAY_KEY, SWITCHBOARD_KEY
 from .protocol import HARD_FRAME_LIMIT_BYTES, PROTOCOL_VERSION, Error, SignedIn, SignIn, parse_agent_message, ref_of
+from .relay import RelayConfiguration
 from .switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ async def handle_agent_socket(request: web.Request) -> web.WebSocketResponse:
     connections = request.app[CONNECTIONS_KEY]
     connections.add(agent)
     try:
-        if await _sign_in(agent, switchboard):
+        if await _sign_in(agent, switchboard, request.app[RELAY_KEY]):
             await _serve(agent, switchboard)
     finally:
         connections.discard(agent)
@@ -45,7 +46,7 @@ async def handle_agent_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _sign_in(agent: AgentConnection, switchboard: Switchboard) -> bool:
+async def _sign_in(agent: AgentConnection, switchboard: Switchboard, relay: RelayConfiguration) -> bool:
     """Wait for a valid ``sign-in``; every other message gets ``not-signed-in``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SIGN_IN_TIMEOUT
@@ -91,6 +92,8 @@ async def _sign_in(agent: AgentConnection, switchboard: Switchboard) -> bool:
                 display_name=agent.display_name,
                 scopes=[s.value for s in agent.claims.scopes],
                 service_version=__version__,
+                ice_servers=relay.ice_servers(agent.user_id),
+                ice_transport_policy=relay.transport_policy,
             )
         )
         logger.info("agent %s (%s) signed in from %s", agent.user_id, agent.display_name, agent.remote)

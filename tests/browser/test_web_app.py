@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from io import BytesIO
 from pathlib import Path
@@ -13,12 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labkit import CallState
+from labkit import CallClient, CallState, LocalVideoStream, RelayConfiguration, request_token, start_service
 from labkit.calling import Features
 from labkit.media import frame_code
 from labkit.service import EmbeddedService
 
 from ..calling.conftest import Factory, eventually, frames_during
+from ..calling.test_relay import relayed
+from ..turn_server import turn_server
 from .conftest import CHROMIUM_FLAGS, chromium_context, flags_with
 from .web_pages import WebPage
 
@@ -401,3 +404,42 @@ async def test_switch_camera_and_pickers_in_the_page(
 
 async def has_label(page: WebPage, script: str, label: str) -> bool:
     return bool(await page.page.evaluate(script) == label)
+
+
+async def test_a_page_calls_python_through_a_real_turn_server(browser: Any, tmp_path: Path) -> None:
+    """The service hands the page and the agent coturn's address with signed credentials, and
+    the relay policy: Chromium and aiortc both reach each other only through the TURN server."""
+    secret = secrets.token_hex(16)
+    with turn_server(secret, tmp_path) as url:
+        service = start_service(relay=RelayConfiguration((url,), secret, transport_policy="relay"))
+        client = CallClient(service.url)
+        try:
+            bob = await client.create_call_agent((await request_token(service.url, "bob"))[0], "Bob")
+            cameras = await (await client.get_device_manager()).get_cameras()
+            alice = await WebPage.open(browser, service.url, "alice")
+            await alice.dial("bob", video=True)
+            incoming = await bob.wait_for_incoming_call(timeout=10)
+            call = await incoming.accept(video_options=LocalVideoStream(cameras[0]))
+            await call.wait_for_state(CallState.CONNECTED, timeout=15)
+            await alice.wait_state("Connected")
+            await eventually(lambda: relayed(call) == [("relay", True)], 10, "aiortc's relayed pair")
+            await eventually_async(
+                lambda: route_is(alice, bob.user_id, "relay"), 10, "the page's pair going through coturn"
+            )
+            (remote,) = call.remote_participants
+            await eventually(lambda: bool(remote.video_streams), 10, "Alice's video stream")
+            await remote.video_streams[0].wait_until_available(10)
+            assert await frames_during(remote.video_streams[0], 1.0) >= 10
+            before = await alice.peer_stats(bob.user_id)
+            await asyncio.sleep(1.0)
+            after = await alice.peer_stats(bob.user_id)
+            assert after["video"]["framesDecoded"] - before["video"]["framesDecoded"] >= 10
+            await alice.button("Hang up").click()
+            await call.wait_for_state(CallState.DISCONNECTED, timeout=10)
+        finally:
+            await client.dispose()
+            service.stop()
+
+
+async def route_is(page: WebPage, user_id: str, kind: str) -> bool:
+    return bool((await page.peer_stats(user_id))["route"] == kind)

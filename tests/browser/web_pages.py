@@ -13,8 +13,17 @@ CALL_SUMMARY = """async () => {
   if (!call) return null;
   const peers = {};
   for (const [userId, link] of call.links) {
-    const stats = { video: null, audio: null, outVideo: null, outAudio: null, connection: link.connectionState };
-    (await link.pc.getStats()).forEach((r) => {
+    const stats = {
+      video: null, audio: null, outVideo: null, outAudio: null, connection: link.connectionState, route: null };
+    const report = await link.pc.getStats();
+    report.forEach((r) => {  // the local candidate type of the pair in use: host, srflx or relay
+      if (r.type === 'transport' && r.selectedCandidatePairId) {
+        const pair = report.get(r.selectedCandidatePairId);
+        const local = pair && report.get(pair.localCandidateId);
+        if (local) stats.route = local.candidateType;
+      }
+    });
+    report.forEach((r) => {
       if (r.type === 'inbound-rtp') stats[r.kind] = {
         packets: r.packetsReceived, bytes: r.bytesReceived, framesDecoded: r.framesDecoded || 0,
         width: r.frameWidth || 0, height: r.frameHeight || 0, energy: r.totalAudioEnergy || 0 };

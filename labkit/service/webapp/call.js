@@ -330,6 +330,8 @@ export class Call extends EventTarget {
       audioTrack: this.devices.microphoneTrack,
       videoTrack: this.isLocalVideoOn ? this.devices.cameraTrack : null,
       sendSignal: (payload) => this.agent.signaling.send({ type: "signal", callId: this.id, to: userId, payload }),
+      iceServers: this.agent.signaling.iceServers,
+      iceTransportPolicy: this.agent.signaling.iceTransportPolicy,
     });
     link.addEventListener("track", () => {
       const participant = this.remoteParticipants.get(userId);

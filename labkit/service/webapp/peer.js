@@ -9,13 +9,13 @@ const NEGOTIATION_TIMEOUT_MS = 10000;
 const PREFERRED = { audio: ["audio/opus"], video: ["video/VP8", "video/rtx"] };
 
 export class PeerLink extends EventTarget {
-  constructor(remoteId, { polite, sendSignal, audioTrack, videoTrack, held, iceServers = [] }) {
+  constructor(remoteId, { polite, sendSignal, audioTrack, videoTrack, held, iceServers = [], iceTransportPolicy = "all" }) {
     super();
     this.remoteId = remoteId;
     this.polite = polite;
     this.held = held;
     this.stream = new MediaStream();
-    this.pc = new RTCPeerConnection({ iceServers });
+    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     this._send = sendSignal;
     this._tracks = { audio: audioTrack, video: videoTrack };
     this._queue = Promise.resolve();

@@ -42,6 +42,8 @@ export class SignalingClient extends EventTarget {
     super();
     this.url = url || new URL("ws", location.href.replace(/^http/, "ws")).href;
     this.userId = null;
+    this.iceServers = [];
+    this.iceTransportPolicy = "all";
     this.displayName = "";
     this._pending = new Map(); // ref -> {resolve, reject}
     this._refs = 0;
@@ -70,6 +72,8 @@ export class SignalingClient extends EventTarget {
           if (message.type === "signed-in") {
             signedIn = true;
             this.userId = message.userId;
+            this.iceServers = message.iceServers || []; // STUN, and TURN with credentials that expire
+            this.iceTransportPolicy = message.iceTransportPolicy || "all";
             this.displayName = message.displayName;
             resolve(message);
           } else if (message.type === "error") {

@@ -1,0 +1,113 @@
+"""STUN and TURN servers from the service: credentials that expire, checked by a real coturn."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labkit import Call, RelayConfiguration
+from labkit.cli import main as labkit_main
+from labkit.identity import LocalIdentityClient
+from labkit.service import EmbeddedService, start_service
+from labkit.service.protocol import IceServer
+
+from ..turn_server import RELAY_PORTS, turn_server
+from .conftest import Factory, eventually, frames_during
+
+SECRET = secrets.token_hex(16)
+
+
+def test_turn_credentials_are_signed_and_expire() -> None:
+    relay = RelayConfiguration(("stun:127.0.0.1:3478", "turn:127.0.0.1:3478"), "s3cret", ttl=600)
+    stun, turn = relay.ice_servers("8:acs:alice", now=1_000_000)
+    assert stun == IceServer(urls=["stun:127.0.0.1:3478"])
+    assert turn.urls == ["turn:127.0.0.1:3478"]
+    assert turn.username == "1000600:8:acs:alice"  # <expiry>:<user id>, coturn's REST API
+    expected = base64.b64encode(hmac.new(b"s3cret", b"1000600:8:acs:alice", hashlib.sha1).digest()).decode()
+    assert turn.credential == expected
+    assert RelayConfiguration().ice_servers("8:acs:alice") == []  # none unless configured
+
+
+@pytest.mark.parametrize(
+    ("urls", "secret", "policy", "message"),
+    [
+        (("http://example.org",), None, "all", "is not an ICE server URL"),
+        (("turn:127.0.0.1:3478",), None, "all", "needs a shared secret"),
+        (("stun:127.0.0.1:3478",), None, "relay", "the relay policy needs a turn"),
+    ],
+)
+def test_a_bad_relay_configuration_is_refused_clearly(
+    urls: tuple[str, ...], secret: str | None, policy: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        RelayConfiguration(urls, secret, transport_policy=policy)
+
+
+def test_labkit_serve_refuses_a_turn_server_without_a_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    assert labkit_main(["serve", "--port", "0", "--ice-server", "turn:127.0.0.1:3478"]) == 2
+    assert "needs a shared secret" in capsys.readouterr().err
+
+
+@pytest.fixture
+def turn_url(tmp_path: Path) -> Iterator[str]:
+    with turn_server(SECRET, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def service(identity: LocalIdentityClient, turn_url: str) -> Iterator[EmbeddedService]:
+    """The test's service hands out the TURN server and makes every call go through it."""
+    relay = RelayConfiguration((turn_url,), SECRET, transport_policy="relay")
+    svc = start_service(identity=identity, relay=relay)
+    yield svc
+    svc.stop()
+
+
+def relayed(call: Call) -> list[tuple[str, bool]]:
+    """For each pair the call's ICE chose: the local candidate's type, and whether the far
+    end is an address coturn allocated (a port in its relay range, after it checked the
+    credential's HMAC)."""
+    pairs = []
+    for participant in call.remote_participants:
+        pc = call.peer_connection(participant)
+        assert pc is not None
+        connection = pc.getTransceivers()[0].receiver.transport.transport._connection
+        for pair in connection._nominated.values():
+            allocated = RELAY_PORTS[0] <= pair.remote_candidate.port <= RELAY_PORTS[1]
+            pairs.append((pair.local_candidate.type, allocated))
+    return pairs
+
+
+async def test_a_call_through_a_real_turn_server(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    configuration = alice.agent._rtc_configuration
+    assert configuration.iceTransportPolicy.value == "relay"
+    (server,) = configuration.iceServers or []
+    assert server.username is not None
+    assert server.username.endswith(alice.agent.user_id)
+    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept(video_options=await bob.camera(2))
+    await call.wait_for_state("Connected", 15)
+    # only relayed candidates were gathered, and the media goes through coturn both ways
+    pc = call.peer_connection(call.remote_participants[0])
+    assert pc is not None
+    assert "typ relay" in pc.localDescription.sdp
+    assert "typ host" not in pc.localDescription.sdp
+    await eventually(
+        lambda: relayed(call) == [("relay", True)] and relayed(bob_call) == [("relay", True)], what="relayed pairs"
+    )
+    to_bob = bob_call.remote_participants[0].video_streams[0]
+    to_alice = call.remote_participants[0].video_streams[0]
+    await to_bob.next_frame()
+    await to_alice.next_frame()
+    assert await frames_during(to_bob, 1.0) >= 20
+    assert await frames_during(to_alice, 1.0) >= 20
+    await eventually(lambda: bob.speaker_level() > -30, what="Alice's tone at Bob's, relayed")
+    await call.hang_up()
