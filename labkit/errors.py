@@ -20,6 +20,8 @@ class ErrorCode(StrEnum):
     TOKEN_REVOKED = "token-revoked"
     TOKEN_SCOPE_INSUFFICIENT = "token-scope-insufficient"
     USER_DELETED = "user-deleted"
+    TOKEN_WRONG_USER = "token-wrong-user"
+    """A refreshed token belongs to another user than the one signed in."""
     # Session
     NOT_SIGNED_IN = "not-signed-in"
     ALREADY_SIGNED_IN = "already-signed-in"

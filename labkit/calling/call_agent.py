@@ -9,6 +9,7 @@ import uuid
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCConfiguration, RTCIceServer
@@ -23,6 +24,7 @@ from ..service.client import SignalingClient
 from ..service.protocol import (
     CallEnded,
     Message,
+    RefreshToken,
     Ringing,
 )
 from ..service.protocol import (
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
     from collections.abc import Coroutine
 
 logger = logging.getLogger(__name__)
+
+TOKEN_RETRY_SECONDS = 5.0
+"""How soon a failed token refresh is tried again."""
 
 Participant = CommunicationUserIdentifier | str | dict[str, str]
 
@@ -95,6 +100,7 @@ class CallAgent(Emitter):
         self._credential = credential
         self._rtc_configuration = rtc_configuration
         self._service_ice_servers = service_ice_servers
+        self._token_keeper: asyncio.Task[None] | None = None
         """Use the STUN and TURN servers the service gives at sign-in (unless the client was given some)."""
         self.ring_timeout = ring_timeout
         self.endpoint = endpoint
@@ -221,6 +227,24 @@ class CallAgent(Emitter):
         self._identifier = CommunicationUserIdentifier(signed_in.user_id)
         self.display_name = signed_in.display_name
         self._set_connection_state(ConnectionState.CONNECTED)
+        if self._credential.can_refresh:
+            self._token_keeper = asyncio.ensure_future(self._keep_token_fresh())
+
+    async def _keep_token_fresh(self) -> None:
+        """Give the service a fresh token before the current one expires (engine thread)."""
+        credential = self._credential
+        while credential.can_refresh and (expires := credential.expires_on) is not None:
+            await asyncio.sleep(max(0.0, (expires - datetime.now(UTC) - credential.refresh_before).total_seconds()))
+            try:
+                token = await credential.get_token()
+                renewed = credential.expires_on
+                if renewed is None or renewed <= expires:
+                    raise ValueError("the refresher gave a token that expires no later than the one before")
+                await self._request(RefreshToken(token=token))
+                logger.info("%s: token refreshed; it now expires at %s", self.display_name, renewed.isoformat())
+            except Exception as error:  # a refresher that fails must not end the agent; it retries
+                logger.warning("%s: the token could not be refreshed (%s); trying again soon", self.display_name, error)
+                await asyncio.sleep(TOKEN_RETRY_SECONDS)
 
     async def _request(self, message: Message) -> Message:
         return await self._signaling.request(message)
@@ -271,6 +295,7 @@ class CallAgent(Emitter):
 
     async def _on_close(self, code: int | None) -> None:
         self._set_connection_state(ConnectionState.DISCONNECTED)
+        await self._stop_token_keeper()
         if self._disposed:
             return
         logger.warning("the connection to the labkit service closed (code %s)", code)
@@ -280,7 +305,15 @@ class CallAgent(Emitter):
             incoming.end(end_reasons.NETWORK)
         self._incoming.clear()
 
+    async def _stop_token_keeper(self) -> None:
+        task, self._token_keeper = self._token_keeper, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def _dispose(self) -> None:
+        await self._stop_token_keeper()
         await asyncio.gather(*(call._hang_up(False) for call in list(self._calls.values())), return_exceptions=True)
         await self._signaling.close()
 

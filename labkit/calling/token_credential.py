@@ -27,18 +27,29 @@ class TokenCredential:
     """A token, and optionally a way to get a fresh one when it is about to expire.
 
     ``refresh`` is a function (sync or async) returning a new token string, for example
-    one that calls your ``/api/token`` endpoint.
+    one that calls your ``/api/token`` endpoint (ACS: ``tokenRefresher``). With one, a
+    call agent sends the service a fresh token ``refresh_before`` (30 s) before the current one expires, so
+    a notebook left open stays able to call (ACS: ``refreshProactively``).
     """
 
-    def __init__(self, token: str, refresh: TokenRefresher | None = None) -> None:
+    def __init__(
+        self, token: str, refresh: TokenRefresher | None = None, refresh_before: timedelta = REFRESH_MARGIN
+    ) -> None:
         if not token:
             raise ValueError("a token is required; get one from POST /api/token or an identity client")
         self._token = token
         self._refresh = refresh
+        self.refresh_before = refresh_before
+        """How long before its expiry the token is refreshed."""
 
     @property
     def token(self) -> str:
         return self._token
+
+    @property
+    def can_refresh(self) -> bool:
+        """A refresher was given: a call agent keeps the service's copy of the token fresh."""
+        return self._refresh is not None
 
     @property
     def expires_on(self) -> datetime | None:
@@ -49,8 +60,8 @@ class TokenCredential:
         return expires is not None and expires <= datetime.now(UTC) + margin
 
     async def get_token(self) -> str:
-        """The token, refreshed first if it expires within 30 s and a refresher was given."""
-        if self._refresh is not None and self.is_expired(REFRESH_MARGIN):
+        """The token, refreshed first if it expires within ``refresh_before`` and a refresher was given."""
+        if self._refresh is not None and self.is_expired(self.refresh_before):
             fresh = self._refresh()
             if inspect.isawaitable(fresh):
                 fresh = await fresh

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -61,6 +62,7 @@ class MessageType(StrEnum):
     REMOVE_PARTICIPANT = "remove-participant"
     SIGNAL = "signal"
     UPDATE_STATE = "update-state"
+    REFRESH_TOKEN = "refresh-token"
     PING = "ping"
     # service -> agent
     SIGNED_IN = "signed-in"
@@ -71,6 +73,7 @@ class MessageType(StrEnum):
     PARTICIPANT_UPDATED = "participant-updated"
     PARTICIPANT_LEFT = "participant-left"
     CALL_ENDED = "call-ended"
+    TOKEN_REFRESHED = "token-refreshed"
     PONG = "pong"
 
 
@@ -261,6 +264,18 @@ class UpdateState(Message):
     display_name: DisplayName | None = None
 
 
+class RefreshToken(Message):
+    """Replace this connection's token with a fresher one of the same user, before it expires.
+
+    ACS: what ``AzureCommunicationTokenCredential``'s ``tokenRefresher`` is for. Answered by
+    ``token-refreshed``; a refused token gets an ``error`` and the old one stays.
+    """
+
+    type: Literal[MessageType.REFRESH_TOKEN] = MessageType.REFRESH_TOKEN
+    ref: Ref | None = None
+    token: Annotated[str, Field(max_length=8192)]
+
+
 class Ping(Message):
     """Keep-alive; answered by ``pong``."""
 
@@ -373,6 +388,14 @@ class Pong(Message):
     ref: Ref | None = None
 
 
+class TokenRefreshed(Message):
+    """The connection now holds the new token; ``expires_on`` is when that one expires."""
+
+    type: Literal[MessageType.TOKEN_REFRESHED] = MessageType.TOKEN_REFRESHED
+    ref: Ref | None = None
+    expires_on: datetime
+
+
 AgentMessage = Annotated[
     SignIn
     | StartCall
@@ -385,6 +408,7 @@ AgentMessage = Annotated[
     | RemoveParticipant
     | Signal
     | UpdateState
+    | RefreshToken
     | Ping,
     Field(discriminator="type"),
 ]
@@ -398,6 +422,7 @@ ServiceMessage = Annotated[
     | ParticipantLeft
     | CallEnded
     | Signal
+    | TokenRefreshed
     | Pong,
     Field(discriminator="type"),
 ]
@@ -415,6 +440,7 @@ AGENT_MESSAGE_TYPES = frozenset(
         MessageType.REMOVE_PARTICIPANT,
         MessageType.SIGNAL,
         MessageType.UPDATE_STATE,
+        MessageType.REFRESH_TOKEN,
         MessageType.PING,
     }
 )

@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from ..errors import ErrorCode, LabkitError, TokenError
-from ..identity import IdentityClient, TokenScope
+from ..identity import CALLING_SCOPES, IdentityClient, TokenScope
 from ..states import RemoteParticipantState
 from . import end_reasons
 from .agent_connection import AgentConnection
@@ -32,12 +32,14 @@ from .protocol import (
     ParticipantUpdated,
     Ping,
     Pong,
+    RefreshToken,
     Reject,
     RemoveParticipant,
     Ringing,
     Roster,
     Signal,
     StartCall,
+    TokenRefreshed,
     UpdateState,
 )
 
@@ -103,6 +105,8 @@ class Switchboard:
                 self._signal(agent, message)
             case UpdateState():
                 self._update_state(agent, message)
+            case RefreshToken():
+                self._refresh_token(agent, message)
             case Ping():
                 agent.send(Pong(ref=message.ref))
             case _:
@@ -396,6 +400,23 @@ class Switchboard:
         if member.is_connected:
             raise LabkitError(ErrorCode.NOT_INVITED, f"You are already connected to call {call_id}.")
         return call, member
+
+    def _refresh_token(self, agent: AgentConnection, msg: RefreshToken) -> None:
+        claims = self.identity.verify_token(msg.token)  # refused with the sign-in's codes
+        if claims.user.id != agent.user_id:
+            raise TokenError(
+                ErrorCode.TOKEN_WRONG_USER,
+                f"The token is for {claims.user.id}, but this connection signed in as {agent.user_id}.",
+                "Refresh with a token of the user who signed in, or sign in again as the other user.",
+            )
+        if not claims.allows(*CALLING_SCOPES):
+            raise TokenError(
+                ErrorCode.TOKEN_SCOPE_INSUFFICIENT,
+                f"The token's scopes ({', '.join(claims.scopes)}) do not allow calling.",
+                "Get a token with the voip or voip.join scope.",
+            )
+        agent.claims = claims
+        agent.send(TokenRefreshed(ref=msg.ref, expires_on=claims.expires_on))
 
     def _require_fresh_token(self, agent: AgentConnection) -> None:
         """A signed-in agent keeps its connection, but joins no call once its token has expired."""

@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..calling import Call, CallAgent, CallClient, CallState, LocalVideoStream, ValueChanged
+from ..calling import Call, CallAgent, CallClient, CallState, LocalVideoStream, TokenCredential, ValueChanged
 from ..errors import LabkitError
 from ..service.client import request_token
 from ..service.end_reasons import CallEndReason
@@ -127,8 +127,13 @@ async def app(display_name: str, endpoint: str | None = None, user_id: str | Non
     """
     client = CallClient(endpoint)
     try:
-        token, _ = await request_token(client.endpoint, user_id or display_name.lower())
-        agent = await client.create_call_agent(token, display_name)
+        user = user_id or display_name.lower()
+        token, _ = await request_token(client.endpoint, user)
+
+        async def fresh_token() -> str:  # a notebook left open keeps its app able to call
+            return (await request_token(client.endpoint, user))[0]
+
+        agent = await client.create_call_agent(TokenCredential(token, fresh_token), display_name)
     except (LabkitError, OSError) as error:
         await client.dispose()
         failed = CallApp(None)

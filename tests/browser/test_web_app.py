@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -443,3 +444,24 @@ async def test_a_page_calls_python_through_a_real_turn_server(browser: Any, tmp_
 
 async def route_is(page: WebPage, user_id: str, kind: str) -> bool:
     return bool((await page.peer_stats(user_id))["route"] == kind)
+
+
+async def test_the_page_refreshes_its_token_before_it_expires(service: EmbeddedService, browser: Any) -> None:
+    alice = await WebPage.open(browser, service.url, "alice")
+    refreshed = await alice.page.evaluate(
+        """async () => {
+          const { requestToken } = await import('./app/signaling.js');
+          const signaling = window.labkit.signaling;
+          const seen = new Promise((resolve) =>
+            signaling.addEventListener('token-refreshed', (e) => resolve(e.detail), { once: true }));
+          // a token that expires in 3 s: refreshed 2 s before, with a real one from /api/token
+          const payload = btoa(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3 }));
+          signaling.keepTokenFresh(`x.${payload}.y`, async () => (await requestToken('alice')).token, 2000);
+          const started = Date.now();
+          const reply = await seen;
+          return { afterMs: Date.now() - started, expiresOn: reply.expiresOn };
+        }"""
+    )
+    assert 500 < refreshed["afterMs"] < 3000, refreshed  # about 1 s: 2 s before the 3 s expiry
+    expires = datetime.fromisoformat(refreshed["expiresOn"])
+    assert expires - datetime.now(UTC) > timedelta(hours=23)  # the service holds the fresh 24 h token

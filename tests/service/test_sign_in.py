@@ -151,3 +151,44 @@ async def test_a_token_that_expires_after_sign_in_cannot_start_or_join_calls(
     assert (await agent.expect("pong"))["ref"] == "still"  # the connection itself stays up
     await bob.nothing_for(0.2)
     await agent.close()
+
+
+async def test_refresh_token_keeps_a_connection_able_to_call(
+    service: EmbeddedService, identity: LocalIdentityClient, bob: AgentSocket
+) -> None:
+    user = identity.create_user()
+    short = identity.get_token(user, ["voip"], token_expires_in=timedelta(seconds=2))
+    agent = await AgentSocket.signed_in(service.url, "Short", token=short.token)
+    fresh = identity.get_token(user, ["voip"], token_expires_in=timedelta(hours=1))
+    await agent.send(type="refresh-token", ref="r1", token=fresh.token)
+    reply = await agent.expect("token-refreshed")
+    assert reply["ref"] == "r1"
+    assert reply["expiresOn"].startswith(fresh.expires_on.isoformat()[:19])
+    await asyncio.sleep(2.5)  # the sign-in token has expired; the refreshed one has not
+    await agent.send(type="start-call", ref="c1", callId=new_call_id(), participants=[bob.user_id])
+    assert (await agent.expect("roster"))["ref"] == "c1"
+    await bob.expect("incoming-call")
+    await agent.close()
+
+
+async def test_a_bad_refresh_is_refused_and_the_old_token_stays(
+    service: EmbeddedService, identity: LocalIdentityClient, bob: AgentSocket
+) -> None:
+    user = identity.create_user()
+    agent = await AgentSocket.signed_in(service.url, "Mine", token=identity.get_token(user, ["voip"]).token)
+    someone_else = identity.get_token(identity.create_user(), ["voip"]).token
+    await agent.send(type="refresh-token", token=someone_else)
+    error = await agent.expect_error("token-wrong-user")
+    assert user.id in error["message"]
+    await agent.send(type="refresh-token", token="not a token")
+    await agent.expect_error("token-malformed")
+    expired = identity.get_token(user, ["voip"], token_expires_in=timedelta(seconds=1))
+    await asyncio.sleep(1.5)
+    await agent.send(type="refresh-token", token=expired.token)
+    await agent.expect_error("token-expired")
+    await agent.send(type="refresh-token", token=identity.get_token(user, ["chat"]).token)
+    await agent.expect_error("token-scope-insufficient")
+    # none of it cost the connection or its token: it can still call
+    await agent.send(type="start-call", ref="c1", callId=new_call_id(), participants=[bob.user_id])
+    assert (await agent.expect("roster"))["ref"] == "c1"
+    await agent.close()

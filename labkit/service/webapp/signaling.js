@@ -31,6 +31,17 @@ export async function requestToken(name) {
   return body; // {token, userId}
 }
 
+/** When a JWT expires (ms since the epoch), from its `exp` claim; null if it has none. */
+export function tokenExpiry(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = JSON.parse(atob(payload.padEnd(payload.length + ((4 - (payload.length % 4)) % 4), "="))).exp;
+    return typeof exp === "number" ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function listUsers() {
   const response = await fetch("api/users");
   return response.ok ? response.json() : [];
@@ -84,6 +95,7 @@ export class SignalingClient extends EventTarget {
         this._receive(message);
       };
       socket.onclose = (event) => {
+        clearTimeout(this._refreshTimer);
         for (const { reject: fail } of this._pending.values())
           fail(new ServiceError({ code: "connection-closed", message: "The connection to the service closed." }));
         this._pending.clear();
@@ -113,6 +125,28 @@ export class SignalingClient extends EventTarget {
 
   close() {
     if (this._socket) this._socket.close(1000, "signed out");
+  }
+
+  /**
+   * Send the service a fresh token `beforeMs` before the current one expires, for as long as
+   * the socket is open (ACS: the credential's tokenRefresher, refreshing proactively).
+   * `refresher` returns a promise of a new token.
+   */
+  keepTokenFresh(token, refresher, beforeMs = 60_000) {
+    clearTimeout(this._refreshTimer);
+    const expiresMs = tokenExpiry(token);
+    if (expiresMs === null) return;
+    this._refreshTimer = setTimeout(async () => {
+      if (!this.isOpen) return;
+      try {
+        const fresh = await refresher();
+        await this.request({ type: "refresh-token", token: fresh });
+        this.keepTokenFresh(fresh, refresher, beforeMs);
+      } catch (error) {
+        console.warn("labkit: the token could not be refreshed; trying again in 5 s", error);
+        this._refreshTimer = setTimeout(() => this.keepTokenFresh(token, refresher, beforeMs), 5_000);
+      }
+    }, Math.max(0, expiresMs - beforeMs - Date.now()));
   }
 
   _receive(message) {

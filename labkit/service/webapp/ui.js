@@ -51,6 +51,7 @@ export class CallApp {
       const { token } = await requestToken(name);
       this.signaling = new SignalingClient();
       const me = await this.signaling.signIn(token, name);
+      this.signaling.keepTokenFresh(token, async () => (await requestToken(name)).token);
       this.agent = new CallAgent(this.signaling, this.devices);
       this.agent.addEventListener("incomingCall", (e) => this._onIncoming(e.detail));
       this.signaling.addEventListener("closed", (e) =>
