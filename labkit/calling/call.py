@@ -101,6 +101,7 @@ class Call(Emitter):
         self.media_events: list[tuple[float, str]] = []
         """(time.monotonic(), label) of each mute, video on/off, hold/resume, camera switch, join and leave (labkit)."""
         self._features: dict[Features, object] = {}
+        self._media_failure: asyncio.Future[None] | None = None
         self._audio_taps: list[Callable[[str, AudioFrame], None]] = []
         """Given every remote audio frame with its sender's user id (a call recording)."""
         self._finishing = False
@@ -603,6 +604,24 @@ class Call(Emitter):
         if state == "connected" and self._state in _RINGING_STATES:
             self._set_state(CallState.CONNECTED)
             self._update_hold_state()
+        elif (
+            state == "failed"
+            and self._state in _RINGING_STATES
+            and all(link.connection_state == "failed" for link in self._links.values())
+        ):
+            self._media_failure = asyncio.ensure_future(self._end_without_media(user_id))
+
+    async def _end_without_media(self, user_id: str) -> None:
+        """ICE found no path to anyone before the call connected: end it, and say what to do."""
+        participant = self._participants.get(user_id)
+        name = participant.display_name if participant is not None and participant.display_name else user_id
+        reason = end_reasons.NETWORK.with_message(
+            f"No network path to {name} could be found (ICE failed). Across networks, give the service "
+            "a TURN server (labkit serve --ice-server turn:... --turn-secret ...)."
+        )
+        await self._finish(reason)
+        with contextlib.suppress(LabkitError, ConnectionError):
+            await self._send(HangUp(call_id=self.id, for_everyone=False))  # the others are told
 
     async def _send(self, message: object) -> None:
         await self._agent._send(message)

@@ -76,11 +76,24 @@ class PeerLink:
             on_track(track)
 
         self.pc.on("track", track_arrived)
-        self.pc.on("connectionstatechange", lambda: on_state(self.pc.connectionState))
+        self._on_state = on_state
+        self._no_candidates = False  # gathering found no address at all: ICE cannot even start
+        self.pc.on("connectionstatechange", lambda: on_state(self.connection_state))
 
     @property
     def connection_state(self) -> str:
-        return self.pc.connectionState
+        """The peer connection's state; ``failed`` also when there was no candidate to try."""
+        return "failed" if self._no_candidates and self.pc.connectionState != "closed" else self.pc.connectionState
+
+    def _check_candidates(self) -> None:
+        """aiortc never starts ICE without a local candidate, and never says so: say it fails."""
+        if "a=candidate:" not in self.pc.localDescription.sdp and not self._no_candidates:
+            logger.warning(
+                "no ICE candidate toward %s: no address to offer (a TURN server that refused its credential?)",
+                self.remote_id,
+            )
+            self._no_candidates = True
+            self._on_state("failed")
 
     async def offer(self) -> None:
         """Send an offer: the first one, or a renegotiation (hold, resume).
@@ -100,6 +113,7 @@ class PeerLink:
                 self._has_senders = True
                 self._offerer = True
             await self.pc.setLocalDescription(await self.pc.createOffer())
+            self._check_candidates()
             offer = SessionDescription(kind="offer", sdp=self.pc.localDescription.sdp)
             self._answered.clear()
         await self._send_signal(offer)  # outside the lock: the answer may come straight back
@@ -134,6 +148,7 @@ class PeerLink:
                     self._offerer = False
                 self._apply_hold_direction()
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
+                self._check_candidates()
                 answer = SessionDescription(kind="answer", sdp=self.pc.localDescription.sdp)
                 self._answered.set()  # a negotiation this side asked for is complete
             else:

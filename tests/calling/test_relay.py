@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from labkit import Call, RelayConfiguration
+from labkit import Call, CallClient, RelayConfiguration, request_token
 from labkit.cli import main as labkit_main
 from labkit.identity import LocalIdentityClient
 from labkit.service import EmbeddedService, start_service
@@ -111,3 +111,28 @@ async def test_a_call_through_a_real_turn_server(people: Factory) -> None:
     assert await frames_during(to_alice, 1.0) >= 20
     await eventually(lambda: bob.speaker_level() > -30, what="Alice's tone at Bob's, relayed")
     await call.hang_up()
+
+
+async def test_a_call_with_no_network_path_ends_with_what_to_do(turn_url: str) -> None:
+    """The service signs TURN credentials with the wrong secret: coturn refuses them, so there
+    is no relayed path, and under the relay policy no other. The call ends instead of hanging."""
+    relay = RelayConfiguration((turn_url,), "not coturn's secret", transport_policy="relay")
+    service = start_service(relay=relay)
+    clients = [CallClient(service.url), CallClient(service.url)]
+    try:
+        alice = await clients[0].create_call_agent((await request_token(service.url, "alice"))[0], "Alice")
+        bob = await clients[1].create_call_agent((await request_token(service.url, "bob"))[0], "Bob")
+        call = alice.start_call([bob.identifier])
+        bob_call = await (await bob.wait_for_incoming_call()).accept()
+        # Bob offers (the mesh rule), so he is the first to find he has no address to offer
+        await bob_call.wait_for_state("Disconnected", 60)
+        reason = bob_call.call_end_reason
+        assert reason is not None
+        assert (reason.code, reason.sub_code) == (410, 3100)
+        assert "No network path to Alice" in reason.message
+        assert "--ice-server" in reason.message  # and what to do about it
+        await call.wait_for_state("Disconnected", 10)  # Alice's side ends too
+    finally:
+        for client in clients:
+            await client.dispose()
+        service.stop()

@@ -26,12 +26,12 @@ async def test_a_refreshed_agent_still_calls_after_its_first_token_expired(
         refreshed.append(identity.get_token(user, ["voip"], token_expires_in=timedelta(hours=1)).token)
         return refreshed[-1]
 
-    short = identity.get_token(user, ["voip"], token_expires_in=timedelta(seconds=4))
+    short = identity.get_token(user, ["voip"], token_expires_in=timedelta(seconds=6))
     client = CallClient(service.url)
-    credential = TokenCredential(short.token, refresh, refresh_before=timedelta(seconds=2))
+    credential = TokenCredential(short.token, refresh, refresh_before=timedelta(seconds=3))
     agent = await client.create_call_agent(credential, "Alice")
     assert refreshed == []  # signed in with the short token
-    await eventually(lambda: len(refreshed) == 1, timeout=4, what="the refresh, 2 s before the expiry")
+    await eventually(lambda: len(refreshed) == 1, timeout=6, what="the refresh, 3 s before the expiry")
     await asyncio.sleep(max(0.0, (short.expires_on - datetime.now(UTC)).total_seconds()) + 0.5)
     call = agent.start_call([bob.agent.identifier])
     await (await bob.agent.wait_for_incoming_call()).accept()
@@ -69,10 +69,10 @@ async def test_a_failing_refresher_is_logged_and_retried(
         attempts += 1
         raise OSError("the token service is down")
 
-    short = identity.get_token(user, ["voip"], token_expires_in=timedelta(seconds=4))
+    short = identity.get_token(user, ["voip"], token_expires_in=timedelta(seconds=6))
     client = CallClient(service.url)
     with caplog.at_level(logging.WARNING, logger="labkit.calling.call_agent"):
-        credential = TokenCredential(short.token, broken, refresh_before=timedelta(seconds=2))
+        credential = TokenCredential(short.token, broken, refresh_before=timedelta(seconds=3))
         agent = await client.create_call_agent(credential, "Alice")
         assert attempts == 0
         await eventually(lambda: attempts >= 1, what="a refresh attempt")
