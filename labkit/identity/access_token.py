@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from ..errors import ErrorCode, TokenError
 from .identifier import CommunicationUserIdentifier
-from .scopes import TokenScope
+from .scopes import CALLING_SCOPES, TokenScope
 
 
 class AccessToken(NamedTuple):
@@ -30,3 +31,12 @@ class TokenClaims:
     def allows(self, *scopes: TokenScope) -> bool:
         """True if the token carries any of ``scopes``."""
         return any(scope in self.scopes for scope in scopes)
+
+    def require_calling(self) -> None:
+        """Raise ``token-scope-insufficient`` unless the token may call (``voip`` or ``voip.join``)."""
+        if not self.allows(*CALLING_SCOPES):
+            raise TokenError(
+                ErrorCode.TOKEN_SCOPE_INSUFFICIENT,
+                f"The token's scopes ({', '.join(self.scopes)}) do not allow calling.",
+                "Get a token with the voip or voip.join scope.",
+            )

@@ -8,8 +8,7 @@ import logging
 from aiohttp import WSMsgType, web
 
 from .._version import __version__
-from ..errors import ErrorCode, LabkitError, TokenError
-from ..identity import CALLING_SCOPES
+from ..errors import ErrorCode, LabkitError
 from .agent_connection import AgentConnection
 from .app_keys import CONNECTIONS_KEY, RELAY_KEY, SWITCHBOARD_KEY
 from .protocol import HARD_FRAME_LIMIT_BYTES, PROTOCOL_VERSION, Error, SignedIn, SignIn, parse_agent_message, ref_of
@@ -108,12 +107,7 @@ def _check_sign_in(agent: AgentConnection, switchboard: Switchboard, message: Si
             "Upgrade labkit on the agent or the service so that they match.",
         )
     claims = switchboard.identity.verify_token(message.token)
-    if not claims.allows(*CALLING_SCOPES):
-        raise TokenError(
-            ErrorCode.TOKEN_SCOPE_INSUFFICIENT,
-            f"The token's scopes ({', '.join(claims.scopes)}) do not allow calling.",
-            "Get a token with the voip or voip.join scope.",
-        )
+    claims.require_calling()
     agent.claims = claims
     agent.display_name = message.display_name or claims.user.id
     agent.can_roll_back = message.can_roll_back

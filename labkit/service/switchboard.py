@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from ..errors import ErrorCode, LabkitError, TokenError
-from ..identity import CALLING_SCOPES, IdentityClient, TokenScope
+from ..identity import IdentityClient, TokenScope
 from ..states import RemoteParticipantState
 from . import end_reasons
 from .agent_connection import AgentConnection
@@ -409,12 +409,7 @@ class Switchboard:
                 f"The token is for {claims.user.id}, but this connection signed in as {agent.user_id}.",
                 "Refresh with a token of the user who signed in, or sign in again as the other user.",
             )
-        if not claims.allows(*CALLING_SCOPES):
-            raise TokenError(
-                ErrorCode.TOKEN_SCOPE_INSUFFICIENT,
-                f"The token's scopes ({', '.join(claims.scopes)}) do not allow calling.",
-                "Get a token with the voip or voip.join scope.",
-            )
+        claims.require_calling()
         agent.claims = claims
         agent.send(TokenRefreshed(ref=msg.ref, expires_on=claims.expires_on))
 
