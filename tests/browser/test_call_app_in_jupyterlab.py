@@ -86,18 +86,19 @@ async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) 
     await alice_tile_label.filter(has_text="· muted").wait_for(timeout=10_000)  # Bob's app sees Alice muted
     await shot(page, "4-muted")
 
-    # Bob's video off: Alice's tile shows his initials, and her panel still lets go of his video
+    # Bob's video off: Alice's tile shows his initials (and keeps his bridge video, to release it)
     await page.get_by_role("button", name="Stop video").nth(1).click()
     bob_video = page.locator(".labkit-tile", has_text="Bob").locator("video")
     await bob_video.wait_for(state="detached", timeout=10_000)
-    await run_cells(page, 1)
-    assert await result(page, "panel videos") == "RESULT panel videos 2 released 2 still shown []"
 
     await hang_up.first.click()
     await page.get_by_text("Alice hung up (0)").wait_for(timeout=15_000)  # Bob's end notice
     await page.get_by_text("The call was hung up (0)").wait_for(timeout=15_000)  # Alice's
     await shot(page, "5-ended")
     assert await page.get_by_text("Error displaying widget").count() == 0
+    # the ended call page released both its bridge videos, Bob's (off) included
+    await run_cells(page, 1)
+    assert await result(page, "after the call") == "RESULT after the call 1 bridge videos, only the picker's: True"
 
 
 async def test_notebook_03_runs_in_jupyterlab(lab: Lab, page: Any) -> None:
