@@ -11,9 +11,10 @@ import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from ._version import __version__
+from .service.protocol import IceTransportPolicy
 
 if TYPE_CHECKING:
     from .service import RelayConfiguration
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument(
         "--ice-transport-policy",
-        choices=("all", "relay"),
+        choices=get_args(IceTransportPolicy),
         default="all",
         help="relay: every call goes through the TURN server (default all)",
     )

@@ -100,8 +100,8 @@ class CallAgent(Emitter):
         self._credential = credential
         self._rtc_configuration = rtc_configuration
         self._service_ice_servers = service_ice_servers
-        self._token_keeper: asyncio.Task[None] | None = None
         """Use the STUN and TURN servers the service gives at sign-in (unless the client was given some)."""
+        self._token_keeper: asyncio.Task[None] | None = None
         self.ring_timeout = ring_timeout
         self.endpoint = endpoint
         self.display_name = display_name

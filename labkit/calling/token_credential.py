@@ -28,8 +28,8 @@ class TokenCredential:
 
     ``refresh`` is a function (sync or async) returning a new token string, for example
     one that calls your ``/api/token`` endpoint (ACS: ``tokenRefresher``). With one, a
-    call agent sends the service a fresh token ``refresh_before`` (30 s) before the current one expires, so
-    a notebook left open stays able to call (ACS: ``refreshProactively``).
+    call agent sends the service a fresh token ``refresh_before`` (30 s) before the current
+    one expires, so a notebook left open stays able to call (ACS: ``refreshProactively``).
     """
 
     def __init__(

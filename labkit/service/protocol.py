@@ -286,6 +286,10 @@ class Ping(Message):
 # --- service -> agent ---------------------------------------------------------------------
 
 
+IceTransportPolicy = Literal["all", "relay"]
+"""W3C ``iceTransportPolicy``: ``relay`` uses only relayed (TURN) candidates."""
+
+
 class IceServer(Message):
     """A STUN or TURN server (W3C ``RTCIceServer``; ACS ``CommunicationIceServer``)."""
 
@@ -306,7 +310,7 @@ class SignedIn(Message):
     service_version: str
     ice_servers: list[IceServer] = []
     """STUN and TURN servers for this agent's calls, with TURN credentials that expire."""
-    ice_transport_policy: Literal["all", "relay"] = "all"
+    ice_transport_policy: IceTransportPolicy = "all"
 
 
 class Error(Message):

@@ -14,11 +14,9 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from typing import Literal
 
-from .protocol import IceServer
+from .protocol import IceServer, IceTransportPolicy
 
-IceTransportPolicy = Literal["all", "relay"]
 DEFAULT_TTL = 12 * 3600
 """How long a TURN credential lasts (seconds)."""
 
