@@ -64,7 +64,10 @@ class RecordingCallFeature(Emitter):
         return await self.call._engine.run(self._start(Path(path), width, height, fps))
 
     async def stop(self) -> Path:
-        """Stop recording; the file is complete when this returns. Returns its path (labkit)."""
+        """Stop recording; the file is complete when this returns. Returns its path (labkit).
+
+        Raises ``recording-failed`` if writing failed meanwhile (a full disk, say).
+        """
         self._dispatcher.bind()
         return await self.call._engine.run(self._stop())
 
@@ -108,6 +111,12 @@ class RecordingCallFeature(Emitter):
             self.call._mark("recording stopped")
             await self.call._send(UpdateState(call_id=self.call.id, is_recording=False))
         self._refresh()
+        if recorder.error is not None:
+            raise LabkitError(
+                ErrorCode.RECORDING_FAILED,
+                f"The recording to {path} stopped early: {recorder.error}.",
+                "Check that the disk has room and the folder is writable. The call was not affected.",
+            )
         return path
 
     def _detach(self) -> WebmRecorder | None:

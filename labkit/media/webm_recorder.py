@@ -175,7 +175,10 @@ class WebmRecorder:
             logger.exception("the recording to %s stopped", self.path)
             self.error = error
         finally:
-            self._container.close()
+            try:
+                self._container.close()  # writes the file's last bytes: it can fail the same way
+            except Exception as error:
+                self.error = self.error or error
             self.cpu_seconds = time.thread_time()
 
     def _encode_audio(self, tick: int) -> None:

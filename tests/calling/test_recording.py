@@ -17,7 +17,7 @@ from labkit.errors import ErrorCode
 from labkit.media import frame_code
 from labkit.media.webm_recorder import THREAD_NAME
 
-from .conftest import Factory, eventually
+from .conftest import Factory, eventually, frames_during
 from .test_controls import video_call
 
 
@@ -126,3 +126,19 @@ async def test_bad_recording_requests_get_clear_errors(people: Factory, tmp_path
     with pytest.raises(LabkitError) as ended:
         await recording.start(tmp_path / "late.webm")
     assert ended.value.code is ErrorCode.CALL_NOT_FOUND
+
+
+async def test_a_recording_that_cannot_be_written_says_so_and_the_call_goes_on(people: Factory) -> None:
+    """/dev/full opens, then every write fails with ENOSPC: a full disk, for real."""
+    _, _, call, bob_call = await video_call(people, bob_camera=2)
+    recording = call.feature(Features.RECORDING)
+    await recording.start("/dev/full")
+    await eventually(lambda: recording.recorder is not None and recording.recorder.error is not None, 10, "ENOSPC")
+    with pytest.raises(LabkitError) as failed:
+        await recording.stop()
+    assert failed.value.code is ErrorCode.RECORDING_FAILED
+    assert "No space left on device" in str(failed.value)
+    assert not recording.is_recording_active
+    assert THREAD_NAME not in {t.name for t in threading.enumerate()}
+    stream = bob_call.remote_participants[0].video_streams[0]
+    assert await frames_during(stream, 1.0) >= 20  # the call never noticed
