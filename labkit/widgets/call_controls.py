@@ -114,7 +114,8 @@ class CallControls(widgets.VBox):
             self.duration = time.monotonic() - self._connected_at
         minutes, seconds = divmod(int(self.duration), 60)
         reason = self.call.call_end_reason
-        ended = f" ({reason.code}/{reason.sub_code}: {reason.message})" if reason else ""
+        # the end reason's message names the remote participant: text from someone else, never markup
+        ended = html.escape(f" ({reason.code}/{reason.sub_code}: {reason.message})") if reason else ""
         recording = ""
         if self.recording.is_recording_active:
             who = [p.display_name or p.user_id for p in self.call.remote_participants if p.is_recording]
@@ -123,7 +124,7 @@ class CallControls(widgets.VBox):
             recording = f' <span style="color:#c62828">● recording ({html.escape(", ".join(who))})</span>'
         elif self.last_recording is not None:
             recording = f" <small>saved {html.escape(str(self.last_recording))}</small>"
-        self.status.value = f"<b>{self.state}</b> {minutes:02d}:{seconds:02d}{ended}{recording}"
+        self.status.value = f"<b>{html.escape(self.state)}</b> {minutes:02d}:{seconds:02d}{ended}{recording}"
 
     async def _tick(self) -> None:
         while self.call.state is not CallState.DISCONNECTED:

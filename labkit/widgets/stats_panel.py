@@ -27,7 +27,7 @@ def badge(name: str, value: object) -> str:
     label = name.replace("_", " ")
     return (
         f'<span style="display:inline-block;margin:2px;padding:2px 6px;border-radius:8px;'
-        f'background:{colour};color:white;font-size:small">{html.escape(label)}: {shown}</span>'
+        f'background:{colour};color:white;font-size:small">{html.escape(f"{label}: {shown}")}</span>'
     )
 
 
