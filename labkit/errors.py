@@ -33,6 +33,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_MESSAGE_TYPE = "unknown-message-type"
     INVALID_MESSAGE = "invalid-message"
     MESSAGE_TOO_LARGE = "message-too-large"
+    RATE_LIMITED = "rate-limited"
+    """The agent sent faster than the service's per-connection limit (see docs/protocol.md)."""
+    INTERNAL_ERROR = "internal-error"
+    """The service failed; the message was not acted on, and the connection stays."""
     # Calls
     CALL_NOT_FOUND = "call-not-found"
     NOT_IN_CALL = "not-in-call"
@@ -44,6 +48,15 @@ class ErrorCode(StrEnum):
     # Token endpoint
     BAD_REQUEST = "bad-request"
     IDENTITY_UNAVAILABLE = "identity-unavailable"
+    ACCESS_DENIED = "access-denied"
+    """The service needs its access code (``labkit serve --access-code``), and none or a wrong one came."""
+    NAME_TAKEN = "name-taken"
+    """Someone else holds that user name; only the holder's name secret gets its tokens."""
+    # The calling API, before anything is sent
+    INVALID_ARGUMENT = "invalid-argument"
+    """A method of the calling API was given a value it cannot use."""
+    SERVICE_UNREACHABLE = "service-unreachable"
+    """The agent is reconnecting to the service; what needs signaling waits until it is back."""
 
     NO_PAGE = "no-page"
     """No notebook page is attached to the browser bridge (headless kernel)."""
@@ -70,3 +83,10 @@ class LabkitError(Exception):
 
 class TokenError(LabkitError):
     """A token was refused (forged, expired, revoked, lacking a scope, or of a deleted user)."""
+
+
+class ArgumentError(LabkitError, ValueError):
+    """A calling-API method was given a value it cannot use (``invalid-argument``); nothing was sent."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(ErrorCode.INVALID_ARGUMENT, message, hint)

@@ -34,6 +34,7 @@ from ..service.protocol import (
     Signal,
     SignalPayload,
     UpdateState,
+    checked_user_id,
 )
 from ..states import CallDirection, CallState, RemoteParticipantState
 from .events import CollectionUpdated, Emitter, ValueChanged
@@ -59,6 +60,13 @@ def _refused(error: LabkitError) -> CallEndReason:
     if isinstance(error, TokenError):
         return end_reasons.INVALID_TOKEN.with_message(error.message)
     return end_reasons.REQUEST_REFUSED.with_message(f"{error.code.value}: {error.message}")
+
+
+def _failed(error: Exception) -> CallEndReason:
+    """The end reason for engine-side work that failed unexpectedly (the log has the traceback)."""
+    return end_reasons.INTERNAL_FAILURE.with_message(
+        f"labkit failed to set up the call ({type(error).__name__}: {str(error)[:200]}); see the log."
+    )
 
 
 class Call(Emitter):
@@ -176,7 +184,9 @@ class Call(Emitter):
 
     async def add_participant(self, participant: CommunicationUserIdentifier | str) -> RemoteParticipant | None:
         """Invite one more user. ACS: ``addParticipant``."""
-        user_id = participant.id if isinstance(participant, CommunicationUserIdentifier) else str(participant)
+        user_id = checked_user_id(
+            participant.id if isinstance(participant, CommunicationUserIdentifier) else participant
+        )
         await self._run(
             self._send(AddParticipant(call_id=self.id, user_id=user_id, ring_timeout=self._agent.ring_timeout))
         )
@@ -341,6 +351,9 @@ class Call(Emitter):
                 await self._send(UpdateState(call_id=self.id, is_muted=True))
         except LabkitError as error:
             await self._finish(_refused(error))
+        except Exception as error:  # a bug: the call ends and says so, instead of Connecting for good
+            logger.exception("call %s: starting the call failed", self.id[:8])
+            await self._finish(_failed(error))
 
     async def _accept(self) -> None:
         from ..service.protocol import Accept
@@ -353,6 +366,9 @@ class Call(Emitter):
                 await self._send(UpdateState(call_id=self.id, is_muted=True))
         except LabkitError as error:
             await self._finish(_refused(error))
+        except Exception as error:  # a bug: the call ends and says so
+            logger.exception("call %s: accepting the call failed", self.id[:8])
+            await self._finish(_failed(error))
 
     async def _hang_up(self, for_everyone: bool) -> None:
         if self._state is CallState.DISCONNECTED:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import uuid
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCConfiguration, RTCIceServer
 
-from ..errors import ErrorCode, LabkitError
+from ..errors import ArgumentError, ErrorCode, LabkitError
 from ..identity import CommunicationUserIdentifier
 from ..media.engine import MediaEngine
 from ..media.ice import rtc_configuration
@@ -26,6 +27,8 @@ from ..service.protocol import (
     Message,
     RefreshToken,
     Ringing,
+    checked_ring_timeout,
+    checked_user_id,
 )
 from ..service.protocol import (
     IncomingCall as IncomingCallMessage,
@@ -58,19 +61,25 @@ class IncomingCallEvent:
 
 
 def user_id_of(participant: Participant) -> str:
-    """A user id from an identifier, a string or ACS's ``{"communicationUserId": ...}``."""
+    """A user id from an identifier, a string or ACS's ``{"communicationUserId": ...}``; ``ArgumentError`` if none."""
     if isinstance(participant, CommunicationUserIdentifier):
-        return participant.id
+        return checked_user_id(participant.id)
     if isinstance(participant, dict):
-        value = (
-            participant.get("communicationUserId") or participant.get("communication_user_id") or participant.get("id")
+        value = next(
+            (participant[k] for k in ("communicationUserId", "communication_user_id", "id") if k in participant), None
         )
-        if not value:
-            raise ValueError(f"cannot tell the user id of {participant!r}; use {{'communicationUserId': '8:acs:...'}}")
-        return value
-    if isinstance(participant, str) and participant:
-        return participant
-    raise ValueError(f"cannot tell the user id of {participant!r}")
+        if value is None:
+            raise ArgumentError(
+                f"Cannot tell the user id of {str(participant)[:80]}.", "Use {'communicationUserId': '8:acs:...'}."
+            )
+        return checked_user_id(value)
+    return checked_user_id(participant)
+
+
+def _log_failure(work: concurrent.futures.Future[Any]) -> None:
+    """Engine-side work that nobody awaits: its failure is logged, never lost."""
+    if not work.cancelled() and (error := work.exception()) is not None:
+        logger.error("engine-side work of a call failed", exc_info=error)
 
 
 class CallAgent(Emitter):
@@ -102,7 +111,7 @@ class CallAgent(Emitter):
         self._service_ice_servers = service_ice_servers
         """Use the STUN and TURN servers the service gives at sign-in (unless the client was given some)."""
         self._token_keeper: asyncio.Task[None] | None = None
-        self.ring_timeout = ring_timeout
+        self._ring_timeout = checked_ring_timeout(ring_timeout)
         self.endpoint = endpoint
         self.display_name = display_name
         self._identifier: CommunicationUserIdentifier | None = None
@@ -131,6 +140,15 @@ class CallAgent(Emitter):
         return tuple(self._calls.values())
 
     @property
+    def ring_timeout(self) -> float:
+        """Seconds this agent's outgoing calls ring before they end with 408 (above 0, at most 600)."""
+        return self._ring_timeout
+
+    @ring_timeout.setter
+    def ring_timeout(self, seconds: float) -> None:
+        self._ring_timeout = checked_ring_timeout(seconds)
+
+    @property
     def connection_state(self) -> ConnectionState:
         return self._connection_state
 
@@ -148,9 +166,11 @@ class CallAgent(Emitter):
         """
         if isinstance(participants, str | dict | CommunicationUserIdentifier):
             participants = [participants]
+        if not isinstance(participants, Sequence):
+            raise ArgumentError(f"start_call takes a participant or a list of them, not {type(participants).__name__}.")
         user_ids = [user_id_of(p) for p in participants]
         if not user_ids:
-            raise ValueError("start_call needs at least one participant")
+            raise ArgumentError("start_call needs at least one participant.")
         return self._begin(user_ids, None, audio_options, video_options)
 
     def join(
@@ -163,7 +183,9 @@ class CallAgent(Emitter):
         try:
             group_id = str(uuid.UUID(str(group_id)))
         except ValueError:
-            raise ValueError(f"group_id must be a GUID such as {uuid.uuid4()}, not {group_id!r}") from None
+            raise ArgumentError(
+                f"group_id must be a GUID such as {uuid.uuid4()}, not {str(group_id)[:40]!r}."
+            ) from None
         return self._begin([], group_id, audio_options, video_options)
 
     async def dispose(self) -> None:
@@ -211,7 +233,8 @@ class CallAgent(Emitter):
             video=streams[0] if streams else None,
         )
         self._track(call)
-        self._engine.submit(call._start_outgoing(user_ids, group_id=group_id))
+        work = self._engine.submit(call._start_outgoing(user_ids, group_id=group_id))
+        work.add_done_callback(_log_failure)
         return call
 
     async def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:

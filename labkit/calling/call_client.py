@@ -11,6 +11,7 @@ from ..errors import LabkitError
 from ..media import engine as media_engine
 from ..media.ice import rtc_configuration
 from ..service import default_service
+from ..service.protocol import checked_display_name, checked_ring_timeout
 from .call_agent import CallAgent
 from .device_manager import DeviceManager
 from .events import EventDispatcher
@@ -59,6 +60,8 @@ class CallClient:
         """
         self._check_open()
         self._dispatcher.bind()
+        display_name = checked_display_name(display_name)
+        checked_ring_timeout(ring_timeout)
         if isinstance(credential, str):
             credential = TokenCredential(credential)
         agent = CallAgent(

@@ -49,3 +49,5 @@ NO_ANSWER = CallEndReason(408, 0, "The callee did not answer in time.")
 """408/0: nobody answered before the ring timeout, 30 s by default (labkit)."""
 REQUEST_REFUSED = CallEndReason(400, 0, "The service refused the request.")
 """400/0: the service refused to start, join or accept the call; the message says why (labkit)."""
+INTERNAL_FAILURE = CallEndReason(500, 0, "labkit failed; the log says why.")
+"""500/0: labkit itself failed while setting up the call; logged with its traceback (labkit)."""

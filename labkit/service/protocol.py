@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from ..errors import ErrorCode, LabkitError
+from ..errors import ArgumentError, ErrorCode, LabkitError
 from ..states import RemoteParticipantState
 from .end_reasons import CallEndReason
 
@@ -28,7 +28,12 @@ HARD_FRAME_LIMIT_BYTES = 1024 * 1024
 MAX_PARTICIPANTS = 64
 """Most participants in one call at the service. The media mesh sets its own, lower cap."""
 
-UserId = Annotated[str, Field(min_length=1, max_length=256)]
+MAX_USER_ID_LENGTH = 256
+MAX_DISPLAY_NAME_LENGTH = 256
+MAX_RING_TIMEOUT = 600.0
+"""Seconds; longer ring timeouts are refused."""
+
+UserId = Annotated[str, Field(min_length=1, max_length=MAX_USER_ID_LENGTH)]
 
 
 def _guid(value: str) -> str:
@@ -43,8 +48,53 @@ def _not_guid(value: str) -> str:
 
 
 CallId = Annotated[str, AfterValidator(_guid)]
-DisplayName = Annotated[str, Field(max_length=256)]
+DisplayName = Annotated[str, Field(max_length=MAX_DISPLAY_NAME_LENGTH)]
 Ref = Annotated[str, Field(max_length=128)]
+
+
+def checked_user_id(value: object) -> str:
+    """``value`` if it can be sent as a user id; else ``ArgumentError`` saying why (the calling API's check)."""
+    if not isinstance(value, str) or not value:
+        raise ArgumentError(
+            f"A user id is a non-empty string such as '8:acs:...', not {_shown(value)}.",
+            "Pass agent.identifier, a user id string or {'communicationUserId': '8:acs:...'}.",
+        )
+    if len(value) > MAX_USER_ID_LENGTH:
+        raise ArgumentError(f"A user id has at most {MAX_USER_ID_LENGTH} characters; this one has {len(value)}.")
+    _check_unicode(value, "A user id")
+    return value
+
+
+def checked_display_name(value: object) -> str:
+    """``value`` if it can be sent as a display name; else ``ArgumentError``."""
+    if not isinstance(value, str):
+        raise ArgumentError(f"A display name is a string, not {_shown(value)}.")
+    if len(value) > MAX_DISPLAY_NAME_LENGTH:
+        raise ArgumentError(
+            f"A display name has at most {MAX_DISPLAY_NAME_LENGTH} characters; this one has {len(value)}."
+        )
+    _check_unicode(value, "A display name")
+    return value
+
+
+def checked_ring_timeout(value: object) -> float:
+    """``value`` in seconds if the service takes it as a ring timeout (above 0, at most 600)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_RING_TIMEOUT:
+        raise ArgumentError(
+            f"ring_timeout is a number of seconds above 0 and at most {MAX_RING_TIMEOUT:g}, not {value!r}."
+        )
+    return float(value)
+
+
+def _check_unicode(value: str, what: str) -> None:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ArgumentError(f"{what} must be valid Unicode; {value[:40]!r} holds a lone surrogate.") from None
+
+
+def _shown(value: object) -> str:
+    return f"{type(value).__name__} {str(value)[:40]!r}"
 
 
 class MessageType(StrEnum):
@@ -168,7 +218,7 @@ class StartCall(Message):
     call_id: CallId
     participants: Annotated[list[UserId], Field(min_length=1, max_length=MAX_PARTICIPANTS - 1)]
     video: bool = False
-    ring_timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
+    ring_timeout: Annotated[float, Field(gt=0, le=MAX_RING_TIMEOUT)] = 30.0
 
     @field_validator("participants")
     @classmethod
@@ -228,7 +278,7 @@ class AddParticipant(Message):
     ref: Ref | None = None
     call_id: CallId
     user_id: UserId
-    ring_timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
+    ring_timeout: Annotated[float, Field(gt=0, le=MAX_RING_TIMEOUT)] = 30.0
 
 
 class RemoveParticipant(Message):
@@ -474,6 +524,12 @@ def parse_agent_message(text: str | bytes) -> Message:
         raw = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise LabkitError(ErrorCode.MALFORMED_MESSAGE, f"The message is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise LabkitError(
+            ErrorCode.MALFORMED_MESSAGE,
+            "The message's JSON is nested too deeply.",
+            "No message nests more than 4 levels.",
+        ) from None
     if not isinstance(raw, dict):
         raise LabkitError(ErrorCode.MALFORMED_MESSAGE, "A message must be a JSON object with a 'type'.")
     kind = raw.get("type")
@@ -486,6 +542,8 @@ def parse_agent_message(text: str | bytes) -> Message:
         message: Message = _agent_adapter.validate_python(raw)
     except ValidationError as exc:
         raise LabkitError(ErrorCode.INVALID_MESSAGE, f"Invalid {kind!r} message: {_describe(exc, kind)}.") from None
+    except RecursionError:
+        raise LabkitError(ErrorCode.MALFORMED_MESSAGE, f"The {kind!r} message is nested too deeply.") from None
     return message
 
 
@@ -496,10 +554,20 @@ def parse_service_message(text: str | bytes) -> Message:
 
 
 def ref_of(text: str | bytes) -> str | None:
-    """Best-effort ``ref`` of a message that failed validation, to echo it on the error."""
+    """Best-effort ``ref`` of a message that failed validation, to echo it on the error.
+
+    Only a ``ref`` that is valid on the wire is echoed (at most 128 characters of real Unicode:
+    a lone surrogate cannot be sent back).
+    """
     try:
         raw = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     ref = raw.get("ref") if isinstance(raw, dict) else None
-    return ref if isinstance(ref, str) and len(ref) <= 128 else None
+    if not isinstance(ref, str) or len(ref) > 128:
+        return None
+    try:
+        ref.encode()
+    except UnicodeEncodeError:
+        return None
+    return ref

@@ -69,6 +69,10 @@ async def _sign_in(agent: AgentConnection, switchboard: Switchboard, relay: Rela
         except LabkitError as exc:
             agent.send(Error.of(exc, ref=ref_of(text)))
             continue
+        except Exception:  # a bug must not close the connection without a word
+            logger.exception("internal error reading a sign-in from %s", agent.remote)
+            agent.send(Error(code=ErrorCode.INTERNAL_ERROR.value, message="The service failed to read that message."))
+            continue
         try:
             _check_sign_in(agent, switchboard, message)
         except LabkitError as exc:
@@ -137,7 +141,11 @@ async def _serve(agent: AgentConnection, switchboard: Switchboard) -> None:
             agent.send(Error.of(exc, ref=ref or ref_of(text), call_id=getattr(exc, "call_id", None)))
         except Exception:  # a bug must not take the connection or the service down
             logger.exception("internal error handling a message from %s", agent.user_id)
-            agent.send(Error(code="internal-error", message="The service failed to handle that message.", ref=ref))
+            agent.send(
+                Error(
+                    code=ErrorCode.INTERNAL_ERROR.value, message="The service failed to handle that message.", ref=ref
+                )
+            )
 
 
 def _text_of(agent: AgentConnection, msg: object) -> str | None:

@@ -12,6 +12,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from labkit import CallClient, CallState, LocalVideoStream, TokenCredential, TokenError, request_token
+from labkit.errors import ErrorCode, LabkitError
 from labkit.identity import LocalIdentityClient
 from labkit.service import EmbeddedService
 
@@ -123,3 +124,58 @@ async def test_nothing_is_left_after_hang_up_and_dispose(service: EmbeddedServic
     await eventually(lambda: _open_sockets() <= sockets_before, what="sockets closed")
     leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and "labkit" in t.get_name()]
     assert leftover == []
+
+
+@pytest.mark.parametrize(
+    ("participant", "says"),
+    [
+        ({"communicationUserId": 5}, "not int"),
+        ("8:acs:" + "x" * 300, "at most 256 characters"),
+        ({"name": "bob"}, "Cannot tell the user id"),
+        ("", "non-empty string"),
+        ("8:acs:\ud800", "lone surrogate"),
+    ],
+)
+async def test_a_bad_participant_raises_at_once_and_starts_no_call(
+    people: Factory, participant: object, says: str
+) -> None:
+    alice = await people("Alice")
+    with pytest.raises(LabkitError) as refused:
+        alice.agent.start_call(participant)  # type: ignore[arg-type]
+    assert refused.value.code is ErrorCode.INVALID_ARGUMENT
+    assert says in refused.value.message
+    assert alice.agent.calls == ()
+
+
+async def test_bad_ring_timeouts_and_display_names_raise_labkit_errors(
+    service: EmbeddedService, people: Factory
+) -> None:
+    alice = await people("Alice")
+    with pytest.raises(LabkitError, match="ring_timeout") as refused:
+        alice.agent.ring_timeout = 1000
+    assert refused.value.code is ErrorCode.INVALID_ARGUMENT
+    assert alice.agent.ring_timeout == 30.0
+    token, _ = await request_token(service.url, "longname")
+    async with CallClient(service.url) as client:
+        with pytest.raises(LabkitError, match="at most 256 characters") as too_long:
+            await client.create_call_agent(token, "x" * 10_000)
+        assert too_long.value.code is ErrorCode.INVALID_ARGUMENT
+        with pytest.raises(LabkitError, match="ring_timeout"):
+            await client.create_call_agent(token, "Long", ring_timeout=0)
+
+
+async def test_a_failure_inside_the_engine_ends_the_call_and_is_logged(
+    people: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+
+    async def broken(message: object) -> object:
+        raise RuntimeError("the request path broke")
+
+    monkeypatch.setattr(alice.agent, "_request", broken)
+    call = alice.agent.start_call([bob.agent.identifier])
+    await call.wait_for_state("Disconnected", timeout=5)
+    assert call.call_end_reason is not None
+    assert (call.call_end_reason.code, call.call_end_reason.sub_code) == (500, 0)
+    assert "RuntimeError: the request path broke" in call.call_end_reason.message
+    assert any("starting the call failed" in r.getMessage() and r.exc_info for r in caplog.records)
