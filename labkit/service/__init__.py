@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import end_reasons, protocol
 from .app import create_app
 from .end_reasons import CallEndReason
+from .limits import ServiceLimits
 from .protocol import PROTOCOL_VERSION, MessageType
 from .relay import RelayConfiguration
 from .server import EmbeddedService, Server, default_service, start_service
@@ -20,6 +21,7 @@ __all__ = [
     "MessageType",
     "RelayConfiguration",
     "Server",
+    "ServiceLimits",
     "Switchboard",
     "create_app",
     "default_service",

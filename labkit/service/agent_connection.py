@@ -14,24 +14,34 @@ from .protocol import Message
 
 logger = logging.getLogger(__name__)
 
-OUTBOX_LIMIT = 1024
-"""Messages queued for one agent before it counts as stuck and is disconnected."""
+THROTTLE_NOTICE_SECONDS = 10.0
+"""An agent that is slowed down is told so at most once in this many seconds."""
 
 
 class AgentConnection:
     """Sends to one agent in order without ever blocking the sender.
 
     ``send`` only queues; a writer task drains the queue. An agent that falls
-    ``OUTBOX_LIMIT`` messages behind is closed, so it cannot hold up other calls.
+    ``outbox_limit`` messages behind (it does not read) is closed, so it cannot hold up other calls.
     """
 
-    def __init__(self, ws: web.WebSocketResponse, remote: str) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        remote: str,
+        outbox_limit: int = 1024,
+        transport: asyncio.BaseTransport | None = None,
+    ) -> None:
         self.ws = ws
+        self._transport = transport
         self.remote = remote
         self.claims: TokenClaims | None = None
         self.display_name = ""
         self.can_roll_back = False
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX_LIMIT)
+        self.outbox_limit = outbox_limit
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(outbox_limit)
+        self._overflowed = False
+        self._throttle_noticed_at = -THROTTLE_NOTICE_SECONDS
         self._writer = asyncio.get_running_loop().create_task(self._write(), name=f"labkit-agent-writer {remote}")
         self._closing: asyncio.Task[None] | None = None
 
@@ -45,14 +55,27 @@ class AgentConnection:
 
     def send(self, message: Message) -> None:
         """Queue ``message``; drops the connection if the agent is hopelessly behind."""
-        if self._writer.done():
+        if self._writer.done() or self._overflowed:
             return
         try:
             self._outbox.put_nowait(json.dumps(message.to_wire(), separators=(",", ":")))
         except asyncio.QueueFull:
-            logger.warning("agent %s is %d messages behind; disconnecting it", self.user_id, OUTBOX_LIMIT)
+            self._overflowed = True  # logged once: what follows is dropped without a word
+            logger.warning("agent %s is %d messages behind; disconnecting it", self.user_id, self.outbox_limit)
             self._writer.cancel()
-            self.close_soon(1013, "too slow")
+            if self._transport is not None:
+                # it does not read, so a closing handshake would wait on it too: drop the connection
+                self._transport.abort()
+            else:
+                self.close_soon(1013, "too slow")
+
+    def should_notice_throttling(self) -> bool:
+        """True at most once every ``THROTTLE_NOTICE_SECONDS``: whether to tell the agent it is slowed down."""
+        now = asyncio.get_running_loop().time()
+        if now - self._throttle_noticed_at < THROTTLE_NOTICE_SECONDS:
+            return False
+        self._throttle_noticed_at = now
+        return True
 
     def close_soon(self, code: int, reason: str) -> None:
         """Start closing without waiting (from code that cannot await)."""

@@ -8,8 +8,9 @@ from aiohttp import web
 
 from ..identity import IdentityClient, LocalIdentityClient
 from .agent_connection import AgentConnection
-from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, RELAY_KEY, SWITCHBOARD_KEY
+from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, LIMITS_KEY, RELAY_KEY, SWITCHBOARD_KEY
 from .http_api import handle_health, handle_token, handle_users
+from .limits import ServiceLimits
 from .relay import RelayConfiguration
 from .signaling import handle_agent_socket
 from .switchboard import Switchboard
@@ -19,13 +20,19 @@ from .web_app import add_web_app
 MAX_REQUEST_BYTES = 64 * 1024
 
 
-def create_app(identity: IdentityClient | None = None, relay: RelayConfiguration | None = None) -> web.Application:
+def create_app(
+    identity: IdentityClient | None = None,
+    relay: RelayConfiguration | None = None,
+    limits: ServiceLimits | None = None,
+) -> web.Application:
     """A labkit service application; ``identity`` defaults to a fresh ``LocalIdentityClient``.
 
-    ``relay`` lists the STUN and TURN servers agents get at sign-in (none by default).
+    ``relay`` lists the STUN and TURN servers agents get at sign-in (none by default);
+    ``limits`` are the per-client limits (``ServiceLimits()`` by default).
     """
     identity = identity or LocalIdentityClient()
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app[LIMITS_KEY] = limits or ServiceLimits()
     app[RELAY_KEY] = relay or RelayConfiguration()
     app[SWITCHBOARD_KEY] = Switchboard(identity)
     app[DIRECTORY_KEY] = TokenDirectory(identity)

@@ -14,6 +14,7 @@ from aiohttp import web
 from ..identity import IdentityClient, LocalIdentityClient
 from .app import create_app
 from .app_keys import SWITCHBOARD_KEY
+from .limits import ServiceLimits
 from .relay import RelayConfiguration
 from .switchboard import Switchboard
 
@@ -34,6 +35,7 @@ class Server:
         access_log: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         relay: RelayConfiguration | None = None,
+        limits: ServiceLimits | None = None,
     ) -> None:
         self.host = host
         self.ssl_context = ssl_context
@@ -41,7 +43,9 @@ class Server:
         self.identity = identity or LocalIdentityClient()
         self.relay = relay or RelayConfiguration()
         """The STUN and TURN servers agents get at sign-in."""
-        self.app = create_app(self.identity, self.relay)
+        self.limits = limits or ServiceLimits()
+        """What one client may do (messages, tokens, connections); see ``docs/protocol.md``."""
+        self.app = create_app(self.identity, self.relay, self.limits)
         self._requested_port = port
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
@@ -92,8 +96,9 @@ class EmbeddedService:
         port: int = 0,
         identity: IdentityClient | None = None,
         relay: RelayConfiguration | None = None,
+        limits: ServiceLimits | None = None,
     ) -> None:
-        self._server = Server(host, port, identity, relay=relay)
+        self._server = Server(host, port, identity, relay=relay, limits=limits)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -170,12 +175,14 @@ def start_service(
     port: int = 0,
     identity: IdentityClient | None = None,
     relay: RelayConfiguration | None = None,
+    limits: ServiceLimits | None = None,
 ) -> EmbeddedService:
     """Start the service in-process on a free loopback port and return it; ``.stop()`` ends it.
 
-    ``relay`` gives agents STUN and TURN servers at sign-in (none by default).
+    ``relay`` gives agents STUN and TURN servers at sign-in (none by default); ``limits``
+    are what one client may do (``ServiceLimits()`` by default).
     """
-    return EmbeddedService(host, port, identity, relay).start()
+    return EmbeddedService(host, port, identity, relay, limits).start()
 
 
 _default: EmbeddedService | None = None

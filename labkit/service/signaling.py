@@ -10,8 +10,20 @@ from aiohttp import WSMsgType, web
 from .._version import __version__
 from ..errors import ErrorCode, LabkitError
 from .agent_connection import AgentConnection
-from .app_keys import CONNECTIONS_KEY, RELAY_KEY, SWITCHBOARD_KEY
-from .protocol import HARD_FRAME_LIMIT_BYTES, PROTOCOL_VERSION, Error, SignedIn, SignIn, parse_agent_message, ref_of
+from .app_keys import CONNECTIONS_KEY, LIMITS_KEY, RELAY_KEY, SWITCHBOARD_KEY
+from .limits import ServiceLimits, TokenBucket
+from .protocol import (
+    HARD_FRAME_LIMIT_BYTES,
+    PROTOCOL_VERSION,
+    AddParticipant,
+    Error,
+    Join,
+    SignedIn,
+    SignIn,
+    StartCall,
+    parse_agent_message,
+    ref_of,
+)
 from .relay import RelayConfiguration
 from .switchboard import Switchboard
 
@@ -28,14 +40,16 @@ CLOSE_REPLACED = 4409
 async def handle_agent_socket(request: web.Request) -> web.WebSocketResponse:
     """``GET /ws``: one call agent's signaling connection."""
     switchboard = request.app[SWITCHBOARD_KEY]
+    limits = request.app[LIMITS_KEY]
     ws = web.WebSocketResponse(max_msg_size=HARD_FRAME_LIMIT_BYTES, heartbeat=30.0)
     await ws.prepare(request)
-    agent = AgentConnection(ws, request.remote or "?")
+    agent = AgentConnection(ws, request.remote or "?", limits.outbox_messages, request.transport)
+    pace = _Pace(agent, limits)
     connections = request.app[CONNECTIONS_KEY]
     connections.add(agent)
     try:
-        if await _sign_in(agent, switchboard, request.app[RELAY_KEY]):
-            await _serve(agent, switchboard)
+        if await _sign_in(agent, switchboard, request.app[RELAY_KEY], pace):
+            await _serve(agent, switchboard, pace)
     finally:
         connections.discard(agent)
         if agent.is_signed_in:
@@ -45,7 +59,40 @@ async def handle_agent_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _sign_in(agent: AgentConnection, switchboard: Switchboard, relay: RelayConfiguration) -> bool:
+class _Pace:
+    """One agent's share of the service: its messages and invitations are rate-limited, and after
+    each message the other connections' writers run (fair scheduling), so one sender's burst can
+    never queue up more for another agent than that agent's own reading drains."""
+
+    def __init__(self, agent: AgentConnection, limits: ServiceLimits) -> None:
+        self.agent = agent
+        self.messages = TokenBucket(limits.messages_per_second, limits.message_burst)
+        self.invitations = TokenBucket(limits.invitations_per_second, limits.invitation_burst)
+
+    async def admit(self, bucket: TokenBucket, what: str) -> None:
+        """Wait until ``bucket`` allows one more (the sender's frames wait meanwhile: it is throttled)."""
+        delay = bucket.take()
+        if delay > 0:
+            if self.agent.should_notice_throttling():
+                logger.info(
+                    "agent %s (%s) is sending %s too fast; slowing it down", self.agent.user_id, self.agent.remote, what
+                )
+                self.agent.send(
+                    Error(
+                        code=ErrorCode.RATE_LIMITED.value,
+                        message=f"You send {what} faster than {bucket.rate:g} a second; "
+                        "the service handles them more slowly now.",
+                        hint="Nothing is lost, but wait for replies before sending more.",
+                    )
+                )
+            await asyncio.sleep(delay)
+
+    async def done(self) -> None:
+        """After each message: let every other task (the writers above all) run before the next one."""
+        await asyncio.sleep(0)
+
+
+async def _sign_in(agent: AgentConnection, switchboard: Switchboard, relay: RelayConfiguration, pace: _Pace) -> bool:
     """Wait for a valid ``sign-in``; every other message gets ``not-signed-in``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SIGN_IN_TIMEOUT
@@ -57,6 +104,7 @@ async def _sign_in(agent: AgentConnection, switchboard: Switchboard, relay: Rela
             return False
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             return False
+        await pace.admit(pace.messages, "messages")
         text = _text_of(agent, msg)
         if text is None:
             continue
@@ -123,12 +171,14 @@ def _refuse(agent: AgentConnection, error: LabkitError, ref: str | None) -> None
     agent.close_soon(CLOSE_REFUSED, error.code.value)
 
 
-async def _serve(agent: AgentConnection, switchboard: Switchboard) -> None:
+async def _serve(agent: AgentConnection, switchboard: Switchboard, pace: _Pace) -> None:
     async for msg in agent.ws:
         if msg.type is WSMsgType.ERROR:
             return
+        await pace.admit(pace.messages, "messages")
         text = _text_of(agent, msg)
         if text is None:
+            await pace.done()
             continue
         ref: str | None = None
         try:
@@ -136,6 +186,10 @@ async def _serve(agent: AgentConnection, switchboard: Switchboard) -> None:
             ref = getattr(message, "ref", None)
             if isinstance(message, SignIn):
                 raise LabkitError(ErrorCode.ALREADY_SIGNED_IN, f"You are already signed in as {agent.user_id}.")
+            if isinstance(message, StartCall | AddParticipant | Join):
+                await pace.admit(pace.invitations, "invitations (start-call, add-participant, join)")
+            if agent.ws.closed:
+                return
             switchboard.handle(agent, message)
         except LabkitError as exc:
             agent.send(Error.of(exc, ref=ref or ref_of(text), call_id=getattr(exc, "call_id", None)))
