@@ -14,6 +14,7 @@ from azure.communication.identity import CommunicationUserIdentifier as AzureUse
 from ..errors import ErrorCode, TokenError
 from .access_token import AccessToken, TokenClaims
 from .identifier import CommunicationUserIdentifier
+from .revocations import Revocations
 from .scopes import TokenScope
 
 
@@ -43,6 +44,8 @@ class AzureIdentityClient:
         self._lock = threading.Lock()
         self._issued: dict[str, TokenClaims] = {}
         self._users: set[str] = set()
+        self.revocations = Revocations()
+        """Told of revocations made through this client (not of those made elsewhere in Azure)."""
 
     def create_user(self) -> CommunicationUserIdentifier:
         azure_user = self._client.create_user()
@@ -79,12 +82,14 @@ class AzureIdentityClient:
     def revoke_tokens(self, user: CommunicationUserIdentifier) -> None:
         self._client.revoke_tokens(AzureUserIdentifier(user.id))
         self._forget_tokens_of(user.id)
+        self.revocations.revoked(user.id)
 
     def delete_user(self, user: CommunicationUserIdentifier) -> None:
         self._client.delete_user(AzureUserIdentifier(user.id))
         self._forget_tokens_of(user.id)
         with self._lock:
             self._users.discard(user.id)
+        self.revocations.deleted(user.id)
 
     def user_exists(self, user_id: str) -> bool:
         with self._lock:

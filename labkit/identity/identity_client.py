@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from .access_token import AccessToken, TokenClaims
 from .identifier import CommunicationUserIdentifier
+from .revocations import Revocations
 from .scopes import TokenScope
 
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=24)
@@ -16,6 +17,9 @@ DEFAULT_TOKEN_LIFETIME = timedelta(hours=24)
 @runtime_checkable
 class IdentityClient(Protocol):
     """Creates users, issues and revokes their tokens, and verifies tokens for the service."""
+
+    revocations: Revocations
+    """Told of every ``revoke_tokens`` and ``delete_user``, so the service ends live sessions at once."""
 
     def create_user(self) -> CommunicationUserIdentifier:
         """A new identity. ACS: ``createUser``."""

@@ -12,6 +12,7 @@ from ..errors import ErrorCode, TokenError
 from .access_token import AccessToken, TokenClaims
 from .identifier import CommunicationUserIdentifier
 from .identity_client import DEFAULT_TOKEN_LIFETIME
+from .revocations import Revocations
 from .scopes import TokenScope
 from .token_signer import TokenSigner, generate_secret
 
@@ -32,6 +33,8 @@ class LocalIdentityClient:
         self._lock = threading.Lock()
         self._epochs: dict[str, int] = {}
         self._deleted: set[str] = set()
+        self.revocations = Revocations()
+        """Listeners told of every ``revoke_tokens`` and ``delete_user`` (the service ends live sessions)."""
 
     def create_user(self) -> CommunicationUserIdentifier:
         user = CommunicationUserIdentifier.new(self.resource_id)
@@ -61,11 +64,13 @@ class LocalIdentityClient:
     def revoke_tokens(self, user: CommunicationUserIdentifier) -> None:
         with self._lock:
             self._epochs[user.id] = self._epochs.get(user.id, 0) + 1
+        self.revocations.revoked(user.id)
 
     def delete_user(self, user: CommunicationUserIdentifier) -> None:
         with self._lock:
             self._deleted.add(user.id)
             self._epochs.pop(user.id, None)
+        self.revocations.deleted(user.id)
 
     def user_exists(self, user_id: str) -> bool:
         with self._lock:

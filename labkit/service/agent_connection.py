@@ -30,7 +30,7 @@ class AgentConnection:
         ws: web.WebSocketResponse,
         remote: str,
         outbox_limit: int = 1024,
-        transport: asyncio.BaseTransport | None = None,
+        transport: asyncio.Transport | None = None,
     ) -> None:
         self.ws = ws
         self._transport = transport

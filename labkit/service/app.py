@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from ..errors import TokenError
 from ..identity import IdentityClient, LocalIdentityClient
 from .agent_connection import AgentConnection
 from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, LIMITS_KEY, RELAY_KEY, SWITCHBOARD_KEY
@@ -42,8 +44,23 @@ def create_app(
     app.router.add_get("/api/users", handle_users)
     app.router.add_get("/ws", handle_agent_socket)
     add_web_app(app)
+    app.cleanup_ctx.append(_end_revoked_sessions)
     app.on_shutdown.append(_close_agents)
     return app
+
+
+async def _end_revoked_sessions(app: web.Application) -> AsyncIterator[None]:
+    """While the service runs, a revoked or deleted user's live session ends at once (as ACS does)."""
+    loop = asyncio.get_running_loop()
+    switchboard = app[SWITCHBOARD_KEY]
+
+    def on_revoked(user_id: str, error: TokenError) -> None:  # any thread
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(switchboard.revoke, user_id, error)
+
+    stop = switchboard.identity.revocations.subscribe(on_revoked)
+    yield
+    stop()
 
 
 async def _close_agents(app: web.Application) -> None:

@@ -23,6 +23,7 @@ from .protocol import (
     AddParticipant,
     CallEnded,
     EndReason,
+    Error,
     HangUp,
     IncomingCall,
     Join,
@@ -44,6 +45,9 @@ from .protocol import (
 )
 
 logger = logging.getLogger(__name__)
+
+CLOSE_REVOKED = 4401
+"""WebSocket close code when the user's tokens are revoked or the user deleted (as for a refused sign-in)."""
 
 
 class Switchboard:
@@ -76,6 +80,22 @@ class Switchboard:
             call = self.calls.get(call_id)
             if call is not None and agent.user_id in call.members:
                 self._leave(call, agent.user_id, lost, notify_leaver=False)
+
+    def revoke(self, user_id: str, error: TokenError) -> None:
+        """End ``user_id``'s live session: it is told why, its calls end with 495/4507, its connection closes."""
+        agent = self.agents.get(user_id)
+        if agent is None:
+            return
+        name = agent.display_name or user_id
+        reason = end_reasons.INVALID_TOKEN.with_message(f"{name}'s access was revoked ({error.code.value}).")
+        for call_id in list(self._calls_of.get(user_id, ())):
+            call = self.calls.get(call_id)
+            if call is not None and user_id in call.members:
+                self._leave(call, user_id, reason)
+        agent.send(Error.of(error))
+        del self.agents[user_id]
+        agent.close_soon(CLOSE_REVOKED, error.code.value)
+        logger.info("agent %s (%s): session ended, %s", user_id, name, error.code.value)
 
     def user_exists(self, user_id: str) -> bool:
         return user_id in self.agents or self.identity.user_exists(user_id)

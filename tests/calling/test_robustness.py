@@ -11,10 +11,11 @@ from datetime import timedelta
 import pytest
 from aiortc import RTCPeerConnection
 
-from labkit import CallClient, CallState, LocalVideoStream, TokenCredential, TokenError, request_token
+from labkit import CallClient, CallState, ConnectionState, LocalVideoStream, TokenCredential, TokenError, request_token
 from labkit.errors import ErrorCode, LabkitError
 from labkit.identity import LocalIdentityClient
 from labkit.service import EmbeddedService
+from labkit.service.client import list_users
 
 from .conftest import Factory, engine_threads, eventually
 
@@ -179,3 +180,28 @@ async def test_a_failure_inside_the_engine_ends_the_call_and_is_logged(
     assert (call.call_end_reason.code, call.call_end_reason.sub_code) == (500, 0)
     assert "RuntimeError: the request path broke" in call.call_end_reason.message
     assert any("starting the call failed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize(("action", "code"), [("revoke_tokens", "token-revoked"), ("delete_user", "user-deleted")])
+async def test_revoking_or_deleting_a_user_ends_its_live_session_and_calls_at_once(
+    service: EmbeddedService, identity: LocalIdentityClient, people: Factory, action: str, code: str
+) -> None:
+    bob = await people("Bob")
+    user, token = identity.create_user_and_token(["voip"])
+    async with CallClient(service.url) as client:
+        alice = await client.create_call_agent(token.token, "Alice")
+        call = alice.start_call([bob.agent.identifier])
+        bob_call = await (await bob.agent.wait_for_incoming_call()).accept()
+        await call.wait_for_state("Connected")
+        getattr(identity, action)(user)
+        await call.wait_for_state("Disconnected", timeout=2)
+        assert call.call_end_reason is not None
+        assert (call.call_end_reason.code, call.call_end_reason.sub_code) == (495, 4507)
+        assert code in call.call_end_reason.message
+        await bob_call.wait_for_state("Disconnected", timeout=2)  # Bob is told that Alice left
+        await eventually(lambda: alice.connection_state is ConnectionState.DISCONNECTED, 2.0, "Alice signed out")
+        users = {u["userId"]: u["online"] for u in await list_users(service.url)}
+        assert not users.get(user.id, False)
+        with pytest.raises(TokenError) as refused:  # and her token no longer signs in
+            await client.create_call_agent(token.token, "Alice")
+        assert refused.value.code.value == code
