@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -110,6 +111,7 @@ def _serve(
             print(f"labkit serve: cannot use the certificate {certfile}: {exc}", file=sys.stderr)
             return 2
 
+    _raise_file_limit()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if quiet:
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
@@ -138,6 +140,16 @@ def _serve(
         print(f"labkit serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _raise_file_limit() -> None:
+    """A standalone service may open as many files as the system allows it (the soft limit up to the hard one)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from .._version import __version__
 from ..errors import ErrorCode
-from .app_keys import DIRECTORY_KEY, SWITCHBOARD_KEY
+from .app_keys import DIRECTORY_KEY, LIMITS_KEY, SWITCHBOARD_KEY
 
 MAX_USER_ID_LENGTH = 256
 
@@ -25,7 +26,12 @@ def _bad_request(message: str) -> web.Response:
 async def handle_token(request: web.Request) -> web.Response:
     """``POST /api/token`` ``{"userId": "alice"}`` -> ``{"token", "userId"}`` with the voip scope."""
     try:
-        body: Any = await request.json()
+        body: Any = await asyncio.wait_for(request.json(), request.app[LIMITS_KEY].request_body_timeout)
+    except TimeoutError:
+        return web.json_response(
+            {"error": {"code": ErrorCode.BAD_REQUEST.value, "message": "The request body did not arrive in time."}},
+            status=408,
+        )
     except (json.JSONDecodeError, UnicodeDecodeError):
         return _bad_request('The body must be JSON such as {"userId": "alice"}.')
     if not isinstance(body, dict):

@@ -14,6 +14,7 @@ from aiohttp import web
 from ..identity import IdentityClient, LocalIdentityClient
 from .app import create_app
 from .app_keys import SWITCHBOARD_KEY
+from .connection_guard import ConnectionGuard, GuardedAppRunner
 from .limits import ServiceLimits
 from .relay import RelayConfiguration
 from .switchboard import Switchboard
@@ -65,7 +66,15 @@ class Server:
         kwargs: dict[str, object] = (
             {"access_log_format": ACCESS_LOG_FORMAT} if self._access_log else {"access_log": None}
         )
-        self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=2.0, **kwargs)  # type: ignore[arg-type]
+        self.guard = ConnectionGuard(self.limits)
+        self._runner = GuardedAppRunner(
+            self.app,
+            self.guard,
+            handle_signals=False,
+            shutdown_timeout=2.0,
+            keepalive_timeout=self.limits.keepalive_timeout,
+            **kwargs,
+        )
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, self.host, self._requested_port, reuse_address=True, ssl_context=self.ssl_context
