@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 from ._version import __version__
+from .service.access import ACCESS_CODE_ENV
 from .service.protocol import IceTransportPolicy
 
 if TYPE_CHECKING:
@@ -57,6 +58,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="all",
         help="relay: every call goes through the TURN server (default all)",
     )
+    serve.add_argument(
+        "--access-code",
+        default=os.environ.get(ACCESS_CODE_ENV),
+        help=f"a code that the token endpoint and user list require (${ACCESS_CODE_ENV}); "
+        "needed off loopback unless --open",
+    )
+    serve.add_argument(
+        "--open",
+        action="store_true",
+        help="off loopback, let anyone who reaches the service get tokens (a trusted LAN only)",
+    )
+    serve.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where the signing key is kept across restarts (default: $LABKIT_STATE_DIR, else ~/.local/state/labkit)",
+    )
 
     demo = commands.add_parser("demo", help="run the demo: a narrated video call between two agents")
     demo.add_argument("--endpoint", default=None, help="a running service (http://host:port), not an embedded one")
@@ -83,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             certfile=args.certfile,
             keyfile=args.keyfile,
             relay=relay,
+            access_code=args.access_code,
+            open_to_all=args.open,
+            state_dir=args.state_dir,
         )
     from .demo import run_demo
 
@@ -98,9 +119,23 @@ def _serve(
     certfile: Path | None = None,
     keyfile: Path | None = None,
     relay: RelayConfiguration | None = None,
+    access_code: str | None = None,
+    open_to_all: bool = False,
+    state_dir: Path | None = None,
 ) -> int:
     from .identity import create_identity_client
+    from .identity.signing_key import persistent_secret
     from .service import Server
+    from .service.access import is_loopback
+
+    if not is_loopback(host) and not access_code and not open_to_all:
+        print(
+            f"labkit serve: on {host} the service is reachable from other machines, and anyone could take any "
+            "name. Give it an access code (--access-code CODE, then share it with your class) or, on a network "
+            "you trust, --open.",
+            file=sys.stderr,
+        )
+        return 2
 
     context = None
     if certfile is not None:
@@ -112,13 +147,23 @@ def _serve(
             return 2
 
     _raise_file_limit()
+    identity = create_identity_client(
+        connection_string, secret=None if connection_string else persistent_secret(state_dir)
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if quiet:
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
     async def run() -> None:
         server = Server(
-            host, port, create_identity_client(connection_string), access_log=True, ssl_context=context, relay=relay
+            host,
+            port,
+            identity,
+            access_log=True,
+            ssl_context=context,
+            relay=relay,
+            access_code=access_code,
+            open_to_all=open_to_all,
         )
         await server.start()
         print(

@@ -8,6 +8,9 @@ from typing import Any
 
 import aiohttp
 
+NAME_SECRETS: dict[tuple[str, str], str] = {}
+"""The name secret of each (service, name) these tests took, as a real client keeps it."""
+
 
 class AgentSocket:
     """One test agent speaking the wire protocol by hand."""
@@ -29,8 +32,14 @@ class AgentSocket:
         """Get a token for ``name`` (unless given) and sign in."""
         agent = await cls.open(base, name)
         if token is None:
-            async with agent.http.post(base + "/api/token", json={"userId": name}) as response:
-                token = (await response.json())["token"]
+            body = {"userId": name}
+            if secret := NAME_SECRETS.get((base, name)):
+                body["nameSecret"] = secret
+            async with agent.http.post(base + "/api/token", json=body) as response:
+                reply = await response.json()
+                assert response.status == 200, reply
+                token = reply["token"]
+                NAME_SECRETS[(base, name)] = reply["nameSecret"]
         await agent.send(type="sign-in", token=token, displayName=name)
         reply = await agent.expect("signed-in")
         agent.user_id = reply["userId"]

@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from labkit.identity import LocalIdentityClient
-from labkit.service import EmbeddedService, start_service
+from labkit.service import EmbeddedService, ServiceLimits, start_service
 
 from .agent_socket import AgentSocket
+
+TEST_LIMITS = ServiceLimits(token_burst=100_000)
+"""The defaults, but tests from one address may mint many tokens (tests of the token rate use the defaults)."""
 
 
 @pytest.fixture
@@ -20,7 +23,7 @@ def identity() -> LocalIdentityClient:
 def service(identity: LocalIdentityClient) -> Iterator[EmbeddedService]:
     """A real embedded service on a free loopback port, stopped after the test."""
     before = set(threading.enumerate())
-    svc = start_service(identity=identity)
+    svc = start_service(identity=identity, limits=TEST_LIMITS)
     yield svc
     svc.stop()
     leaked = [t for t in set(threading.enumerate()) - before if t.name == "labkit-service"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .access import AccessPolicy
 from .agent_connection import AgentConnection
 from .limits import ServiceLimits
 from .relay import RelayConfiguration
@@ -15,3 +16,4 @@ CONNECTIONS_KEY: web.AppKey[set[AgentConnection]] = web.AppKey("connections")
 DIRECTORY_KEY = web.AppKey("directory", TokenDirectory)
 RELAY_KEY = web.AppKey("relay", RelayConfiguration)
 LIMITS_KEY = web.AppKey("limits", ServiceLimits)
+ACCESS_KEY = web.AppKey("access", AccessPolicy)

@@ -7,12 +7,14 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 
 from ..errors import ErrorCode, LabkitError, TokenError
+from .access import ACCESS_CODE_ENV, ACCESS_CODE_HEADER
 from .protocol import Error, Message, SignedIn, SignIn, parse_service_message
 
 logger = logging.getLogger(__name__)
@@ -41,29 +43,67 @@ def error_from(message: Error) -> LabkitError:
     return cls(code, message.message, message.hint)
 
 
+_name_secrets: dict[tuple[str, str], str] = {}
+"""(endpoint, name) -> the ``nameSecret`` this process got with its first token for that name."""
+
+
 async def request_token(
-    endpoint: str, user_id: str, *, session: aiohttp.ClientSession | None = None
+    endpoint: str,
+    user_id: str,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    access_code: str | None = None,
 ) -> tuple[str, str]:
-    """``POST /api/token``: a voip token and the communication user id for app user ``user_id``."""
+    """``POST /api/token``: a voip token and the communication user id for app user ``user_id``.
+
+    ``access_code`` (default ``$LABKIT_ACCESS_CODE``) is the service's, if it has one. The name's
+    secret is kept for this process, so later tokens for the same name (a refresh) are granted;
+    another process asking for a name in use gets ``name-taken``.
+    """
+    base = endpoint.rstrip("/")
+    body = {"userId": user_id}
+    if secret := _name_secrets.get((base, user_id)):
+        body["nameSecret"] = secret
+    if code := access_code or os.environ.get(ACCESS_CODE_ENV):
+        body["accessCode"] = code
     own = session is None
     http = session or aiohttp.ClientSession()
     try:
-        async with http.post(f"{endpoint.rstrip('/')}/api/token", json={"userId": user_id}) as response:
-            body: Any = await response.json(content_type=None)
+        async with http.post(f"{base}/api/token", json=body) as response:
+            reply: Any = await response.json(content_type=None)
             if response.status != 200:
-                error = body.get("error", {}) if isinstance(body, dict) else {}
-                raise LabkitError(ErrorCode.BAD_REQUEST, str(error.get("message", f"HTTP {response.status}")))
-            return str(body["token"]), str(body["userId"])
+                raise _http_error(reply, response.status)
+            if isinstance(reply.get("nameSecret"), str):
+                _name_secrets[(base, user_id)] = reply["nameSecret"]
+            return str(reply["token"]), str(reply["userId"])
     finally:
         if own:
             await http.close()
 
 
-async def list_users(endpoint: str) -> list[dict[str, Any]]:
+async def list_users(endpoint: str, *, access_code: str | None = None) -> list[dict[str, Any]]:
     """``GET /api/users``: the users the service knows, with whether they are signed in."""
-    async with aiohttp.ClientSession() as http, http.get(f"{endpoint.rstrip('/')}/api/users") as response:
-        users: list[dict[str, Any]] = await response.json()
+    code = access_code or os.environ.get(ACCESS_CODE_ENV)
+    headers = {ACCESS_CODE_HEADER: code} if code else {}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{endpoint.rstrip('/')}/api/users", headers=headers) as response,
+    ):
+        reply: Any = await response.json(content_type=None)
+        if response.status != 200:
+            raise _http_error(reply, response.status)
+        users: list[dict[str, Any]] = reply
         return users
+
+
+def _http_error(reply: Any, status: int) -> LabkitError:
+    """The ``LabkitError`` for an HTTP API error body ``{"error": {code, message, hint}}``."""
+    error = reply.get("error", {}) if isinstance(reply, dict) else {}
+    try:
+        code = ErrorCode(str(error.get("code")))
+    except ValueError:
+        code = ErrorCode.BAD_REQUEST
+    return LabkitError(code, str(error.get("message", f"HTTP {status}")), error.get("hint"))
 
 
 class SignalingClient:

@@ -48,6 +48,11 @@ class TokenBucket:
         self._tokens = float(burst)
         self._at = clock()
 
+    @property
+    def tokens(self) -> float:
+        """Tokens saved up at the last take (may be below zero while a sender waits)."""
+        return self._tokens
+
     def take(self) -> float:
         """Take one token; the seconds to wait before it is really available (0.0: at once)."""
         now = self._clock()

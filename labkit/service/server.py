@@ -12,6 +12,7 @@ from typing import Self
 from aiohttp import web
 
 from ..identity import IdentityClient, LocalIdentityClient
+from .access import is_loopback
 from .app import create_app
 from .app_keys import SWITCHBOARD_KEY
 from .connection_guard import ConnectionGuard, GuardedAppRunner
@@ -37,7 +38,14 @@ class Server:
         ssl_context: ssl.SSLContext | None = None,
         relay: RelayConfiguration | None = None,
         limits: ServiceLimits | None = None,
+        access_code: str | None = None,
+        open_to_all: bool = False,
     ) -> None:
+        if not is_loopback(host) and not access_code and not open_to_all:
+            raise ValueError(
+                f"a service on {host} is reachable from other machines: give it an access code "
+                "(labkit serve --access-code CODE) or say that it is open to all (--open)"
+            )
         self.host = host
         self.ssl_context = ssl_context
         """With a certificate, the service speaks HTTPS and WSS (browsers need it for cameras off localhost)."""
@@ -46,7 +54,9 @@ class Server:
         """The STUN and TURN servers agents get at sign-in."""
         self.limits = limits or ServiceLimits()
         """What one client may do (messages, tokens, connections); see ``docs/protocol.md``."""
-        self.app = create_app(self.identity, self.relay, self.limits)
+        self.access_code = access_code or None
+        """What ``POST /api/token`` and ``GET /api/users`` need (None: nothing)."""
+        self.app = create_app(self.identity, self.relay, self.limits, self.access_code)
         self._requested_port = port
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
@@ -106,8 +116,12 @@ class EmbeddedService:
         identity: IdentityClient | None = None,
         relay: RelayConfiguration | None = None,
         limits: ServiceLimits | None = None,
+        access_code: str | None = None,
+        open_to_all: bool = False,
     ) -> None:
-        self._server = Server(host, port, identity, relay=relay, limits=limits)
+        self._server = Server(
+            host, port, identity, relay=relay, limits=limits, access_code=access_code, open_to_all=open_to_all
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -185,13 +199,17 @@ def start_service(
     identity: IdentityClient | None = None,
     relay: RelayConfiguration | None = None,
     limits: ServiceLimits | None = None,
+    *,
+    access_code: str | None = None,
+    open_to_all: bool = False,
 ) -> EmbeddedService:
     """Start the service in-process on a free loopback port and return it; ``.stop()`` ends it.
 
     ``relay`` gives agents STUN and TURN servers at sign-in (none by default); ``limits``
-    are what one client may do (``ServiceLimits()`` by default).
+    are what one client may do (``ServiceLimits()`` by default). Off loopback, the service
+    needs an ``access_code`` for its token endpoint, or ``open_to_all=True``.
     """
-    return EmbeddedService(host, port, identity, relay, limits).start()
+    return EmbeddedService(host, port, identity, relay, limits, access_code, open_to_all).start()
 
 
 _default: EmbeddedService | None = None

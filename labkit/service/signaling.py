@@ -10,7 +10,7 @@ from aiohttp import WSMsgType, web
 from .._version import __version__
 from ..errors import ErrorCode, LabkitError
 from .agent_connection import AgentConnection
-from .app_keys import CONNECTIONS_KEY, LIMITS_KEY, RELAY_KEY, SWITCHBOARD_KEY
+from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, LIMITS_KEY, RELAY_KEY, SWITCHBOARD_KEY
 from .limits import ServiceLimits, TokenBucket
 from .protocol import (
     HARD_FRAME_LIMIT_BYTES,
@@ -54,6 +54,7 @@ async def handle_agent_socket(request: web.Request) -> web.WebSocketResponse:
         connections.discard(agent)
         if agent.is_signed_in:
             switchboard.unregister(agent)
+            request.app[DIRECTORY_KEY].seen(agent.user_id)  # its name stays held a while for it
             logger.info("agent %s (%s) signed out", agent.user_id, agent.display_name)
         await agent.close()
     return ws

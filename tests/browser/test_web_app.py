@@ -466,3 +466,35 @@ async def test_the_page_refreshes_its_token_before_it_expires(service: EmbeddedS
     assert 900 < refreshed["afterMs"] < 4000, refreshed  # 1 to 2 s, and not at once
     expires = datetime.fromisoformat(refreshed["expiresOn"])
     assert expires - datetime.now(UTC) > timedelta(hours=23)  # the service holds the fresh 24 h token
+
+
+async def test_an_access_code_and_a_held_name_in_the_web_app(browser: Any) -> None:
+    from labkit.service import start_service
+
+    svc = start_service(access_code="blue-42")
+    try:
+        alice = await browser.new_page()
+        await alice.goto(f"{svc.url}/")
+        field = alice.locator("#access-code")
+        await field.wait_for(state="visible", timeout=10_000)  # the page learns that a code is needed
+        await alice.locator("#name").fill("alice")
+        await alice.get_by_role("button", name="Sign in").click()
+        await alice.get_by_text("This service needs its access code.").wait_for(timeout=10_000)
+        await field.fill("blue-42")
+        await alice.get_by_role("button", name="Sign in").click()
+        await alice.locator("#dialer").wait_for(state="visible", timeout=10_000)
+
+        bob = await WebPage.open(browser, svc.url, "bob&code=blue-42")  # a shared link carries the code
+        assert bob.user_id
+        async for stranger_context in chromium_context(CHROMIUM_FLAGS):  # another browser: no secret of alice's
+            stranger = await stranger_context.new_page()
+            await stranger.goto(f"{svc.url}/?code=blue-42&name=alice")
+            await stranger.get_by_text("The name 'alice' is in use by someone else.").wait_for(timeout=10_000)
+            assert await stranger.locator("#dialer").is_hidden()
+            assert await alice.evaluate("window.labkit.signaling.isOpen") is True  # alice was not signed out
+        await alice.reload()  # her own browser keeps the name's secret: a reload gets it back
+        await alice.locator("#name").fill("alice")
+        await alice.get_by_role("button", name="Sign in").click()
+        await alice.locator("#dialer").wait_for(state="visible", timeout=10_000)
+    finally:
+        svc.stop()

@@ -20,15 +20,47 @@ export function uuid4() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+const ACCESS_CODE_KEY = "labkit.accessCode";
+const nameSecretKey = (name) => `labkit.nameSecret.${name}`;
+
+/** The service's access code: from the page's `?code=` (a link the teacher shares), else the one last used. */
+export function accessCode() {
+  return new URLSearchParams(location.search).get("code") || localStorage.getItem(ACCESS_CODE_KEY) || "";
+}
+
+export function rememberAccessCode(code) {
+  if (code) localStorage.setItem(ACCESS_CODE_KEY, code);
+}
+
+function accessHeaders() {
+  const code = accessCode();
+  return code ? { "X-Labkit-Access-Code": code } : {};
+}
+
+/** Whether the service needs an access code (GET /health says so). */
+export async function needsAccessCode() {
+  try {
+    const response = await fetch("health");
+    return response.ok && (await response.json()).accessCodeRequired === true;
+  } catch {
+    return false;
+  }
+}
+
+/** POST /api/token for `name`; the name's secret is kept in this browser, so the name stays ours. */
 export async function requestToken(name) {
+  const request = { userId: name };
+  const secret = localStorage.getItem(nameSecretKey(name));
+  if (secret) request.nameSecret = secret;
   const response = await fetch("api/token", {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ userId: name }),
+    headers: { "Content-Type": "application/json", ...accessHeaders() },
+    body: JSON.stringify(request),
   });
   const body = await response.json();
   if (!response.ok) throw new ServiceError(body.error || { code: "token-request-failed", message: response.statusText });
-  return body; // {token, userId}
+  if (typeof body.nameSecret === "string") localStorage.setItem(nameSecretKey(name), body.nameSecret);
+  return body; // {token, userId, nameSecret}
 }
 
 /** When a JWT expires (ms since the epoch), from its `exp` claim; null if it has none. */
@@ -43,7 +75,7 @@ export function tokenExpiry(token) {
 }
 
 export async function listUsers() {
-  const response = await fetch("api/users");
+  const response = await fetch("api/users", { headers: accessHeaders() });
   return response.ok ? response.json() : [];
 }
 

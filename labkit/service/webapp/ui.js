@@ -2,7 +2,7 @@
 
 import { CallAgent, CallState, isGroupId } from "./call.js";
 import { DeviceManager } from "./devices.js";
-import { listUsers, requestToken, SignalingClient } from "./signaling.js";
+import { accessCode, listUsers, needsAccessCode, rememberAccessCode, requestToken, SignalingClient } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,12 +41,15 @@ export class CallApp {
     $("error-close").onclick = () => ($("error").hidden = true);
     for (const key of ["camera", "microphone", "speaker"]) $(`${key}-select`).onchange = (e) => this.pick(key, e.target.value);
     this.devices.addEventListener("changed", () => this._renderDevices());
+    $("access-code").value = accessCode();
+    needsAccessCode().then((needed) => ($("access-code-field").hidden = !needed));
   }
 
   /** Get a token from /api/token and sign in over the WebSocket. */
   async signIn(name) {
     name = name.trim();
     if (!name) return this.showError({ message: "Enter your name first.", hint: "" });
+    rememberAccessCode($("access-code").value.trim());
     await this._guard(async () => {
       const { token } = await requestToken(name);
       this.signaling = new SignalingClient();
