@@ -18,6 +18,7 @@ from ..identity import CommunicationUserIdentifier
 from ..media.devices import VideoDeviceInfo
 from ..media.encoder_input import EncoderInputTrack
 from ..media.feed_track import AudioFeedTrack, VideoFeedTrack
+from ..media.liveness import DEAD_SECONDS
 from ..media.peer_link import PeerLink
 from ..service import end_reasons
 from ..service.end_reasons import CallEndReason
@@ -69,6 +70,11 @@ def _failed(error: Exception) -> CallEndReason:
     )
 
 
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("dropping a frozen peer failed", exc_info=error)
+
+
 class Call(Emitter):
     """One call: its state, its participants, and the local media sent into it.
 
@@ -114,6 +120,8 @@ class Call(Emitter):
         """Given every remote audio frame with its sender's user id (a call recording)."""
         self._finishing = False
         self._ended = asyncio.Event()
+        self._gone: set[str] = set()
+        """Peers found frozen or gone (nothing heard for ``DEAD_SECONDS``), being dropped."""
 
     # --- ACS properties -------------------------------------------------------------------
 
@@ -324,6 +332,33 @@ class Call(Emitter):
             await asyncio.sleep(SPEAKING_INTERVAL)
             for participant in list(self._participants.values()):
                 participant.refresh_speaking()
+            self._check_liveness()
+
+    def _check_liveness(self) -> None:
+        """End the link to a peer that sent nothing (no RTP, no RTCP) for ``DEAD_SECONDS``: frozen or gone."""
+        for user_id, link in list(self._links.items()):
+            participant = self._participants.get(user_id)
+            if self._held or (participant is not None and participant.is_on_hold):
+                link.liveness.heard()  # a held link may be silent: browsers send nothing while inactive
+                continue
+            if link.silence() > DEAD_SECONDS and user_id not in self._gone:
+                self._gone.add(user_id)
+                task = asyncio.ensure_future(self._peer_gone(user_id, link.silence()))
+                task.add_done_callback(_log_failure)
+
+    async def _peer_gone(self, user_id: str, silence: float) -> None:
+        participant = self._participants.get(user_id)
+        name = participant.display_name if participant is not None and participant.display_name else user_id
+        logger.warning("call %s: nothing from %s for %.1f s; the peer is frozen or gone", self.id[:8], name, silence)
+        reason = end_reasons.NETWORK.with_message(
+            f"Nothing arrived from {name} for {silence:.0f} s (no media, no RTCP): their app froze or lost the network."
+        )
+        if self._is_group and len(self._participants) > 1:
+            await self._on_participant_left(user_id, reason)  # the others go on
+            return
+        await self._finish(reason)
+        with contextlib.suppress(LabkitError, ConnectionError):
+            await self._send(HangUp(call_id=self.id, for_everyone=False))
 
     async def _start_outgoing(self, participants: list[str], *, group_id: str | None) -> None:
         from ..service.protocol import Join, StartCall

@@ -27,6 +27,7 @@ from aiortc import (
 from aiortc.sdp import candidate_from_sdp
 
 from ..service.protocol import IceCandidate, NegotiationNeeded, SessionDescription, SignalPayload
+from .liveness import SUSPECT_SECONDS, LinkLiveness
 from .rtp_counter import RtpReceiveCounter
 
 logger = logging.getLogger(__name__)
@@ -66,19 +67,36 @@ class PeerLink:
         self._offerer: bool | None = None  # this side sent the first offer (None: no offer yet)
         self._requested: set[asyncio.Task[None]] = set()  # offers the peer asked for
         self.held = False
+        self.liveness = LinkLiveness()
+        """When the peer was last heard from (RTP or RTCP)."""
         self.received: dict[str, RtpReceiveCounter] = {}
         """Received RTP per kind ("audio", "video"), counted from the first packet on."""
 
         def track_arrived(track: MediaStreamTrack) -> None:
             for transceiver in self.pc.getTransceivers():
                 if transceiver.kind == track.kind and track.kind not in self.received:
-                    self.received[track.kind] = RtpReceiveCounter(transceiver.receiver)
+                    self.received[track.kind] = RtpReceiveCounter(transceiver.receiver, self.liveness.heard)
             on_track(track)
 
         self.pc.on("track", track_arrived)
         self._on_state = on_state
         self._no_candidates = False  # gathering found no address at all: ICE cannot even start
-        self.pc.on("connectionstatechange", lambda: on_state(self.connection_state))
+        self.pc.on("connectionstatechange", self._on_connection_state)
+
+    def _on_connection_state(self) -> None:
+        if self.pc.connectionState == "connected":
+            self.liveness.watch(self.pc)
+            self.liveness.heard()  # the clock starts when media can flow
+        self._on_state(self.connection_state)
+
+    def silence(self) -> float:
+        """Seconds since anything arrived from the peer; 0.0 unless connected (ICE judges the rest)."""
+        return self.liveness.silence() if self.pc.connectionState == "connected" else 0.0
+
+    @property
+    def is_stalled(self) -> bool:
+        """Connected, but nothing has arrived for ``SUSPECT_SECONDS``: the peer may be frozen or gone."""
+        return self.silence() > SUSPECT_SECONDS
 
     @property
     def connection_state(self) -> str:

@@ -19,7 +19,7 @@ class RtpReceiveCounter:
     A video frame ends with the packet whose marker bit is set, so ``frames`` counts those.
     """
 
-    def __init__(self, receiver: RTCRtpReceiver) -> None:
+    def __init__(self, receiver: RTCRtpReceiver, on_packet: Callable[[], None] | None = None) -> None:
         self.packets = 0
         self.bytes = 0
         self.frames = 0
@@ -29,6 +29,8 @@ class RtpReceiveCounter:
             self.packets += 1
             self.bytes += len(packet.payload) + packet.padding_size
             self.frames += packet.marker
+            if on_packet is not None:
+                on_packet()
             await inner(packet, arrival_time_ms=arrival_time_ms)
 
         receiver._handle_rtp_packet = counted  # type: ignore[method-assign]

@@ -180,7 +180,10 @@ class UserFacingDiagnosticsFeature:
         self.network._set("network_send_quality", send)
         states = [link.connection_state for link in self.call._links.values()]
         self._ever_connected = self._ever_connected or "connected" in states
-        reconnecting = self._ever_connected and any(state in ("disconnected", "connecting") for state in states)
+        stalled = any(link.is_stalled for link in self.call._links.values())  # connected, but nothing arrives
+        reconnecting = stalled or (
+            self._ever_connected and any(state in ("disconnected", "connecting") for state in states)
+        )
         self.network._set("network_reconnect", DiagnosticQuality.BAD if reconnecting else DiagnosticQuality.GOOD)
         signaling_down = self.call._agent.connection_state is ConnectionState.DISCONNECTED
         media_down = bool(states) and all(state in ("failed", "closed") for state in states)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -14,8 +18,10 @@ from typing import Any
 
 import pytest
 
-from labkit import CallClient, LocalVideoStream, RemoteParticipantState, request_token
+from labkit import CallClient, CallState, LocalVideoStream, RemoteParticipantState, request_token
+from labkit.calling import Features
 from labkit.service import EmbeddedService
+from labkit.stats import DiagnosticQuality
 
 from .conftest import Factory, eventually
 
@@ -112,4 +118,39 @@ async def test_a_peer_whose_process_dies_is_seen_leaving_within_5_s(service: Emb
         assert call.remote_participants == ()
         assert call.state.value == "Connected"  # a group call goes on
     finally:
+        bob.stop()
+
+
+async def test_a_frozen_peer_is_seen_as_stalled_then_dropped_within_10_s(
+    service: EmbeddedService, people: Factory
+) -> None:
+    alice = await people("Alice")
+    bob = Child("--endpoint", service.url, "--name", "Bob", "--accept", "--camera", "2")
+    try:
+        bob_id = bob.next_event("signed-in")["user_id"]
+        call = alice.agent.start_call([bob_id], video_options=await alice.camera(1))
+        await call.wait_for_state("Connected", timeout=20)
+        diagnostics = call.feature(Features.USER_FACING_DIAGNOSTICS)
+        await call.remote_participants[0].video_streams[0].next_frame(timeout=10)
+        await asyncio.sleep(1.0)
+        assert diagnostics.network.get_latest()["network_reconnect"] is DiagnosticQuality.GOOD
+        os.kill(bob.process.pid, signal.SIGSTOP)  # frozen: its sockets stay open, nothing more is sent
+        frozen_at = time.monotonic()
+        bad_at = None
+        while call.state is not CallState.DISCONNECTED and time.monotonic() - frozen_at < 15:
+            if bad_at is None and diagnostics.network.get_latest()["network_reconnect"] is DiagnosticQuality.BAD:
+                bad_at = time.monotonic() - frozen_at
+            await asyncio.sleep(0.1)
+        ended_at = time.monotonic() - frozen_at
+        assert call.state is CallState.DISCONNECTED, "the call stayed up with a frozen peer"
+        assert ended_at < 10, ended_at
+        assert bad_at is not None
+        assert bad_at < ended_at
+        reason = call.call_end_reason
+        assert reason is not None
+        assert (reason.code, reason.sub_code) == (410, 3100)
+        assert "Nothing arrived from Bob" in reason.message
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(bob.process.pid, signal.SIGCONT)
         bob.stop()
