@@ -1,7 +1,10 @@
 """Signaling throughput and latency: N agents signed in at once, invites routed per second.
 
 The service runs as its own process (``labkit serve``); the agents are raw WebSocket
-clients in this process. Each of N/2 caller/callee pairs loops start-call -> incoming-call
+clients in this process, spread over 100 loopback source addresses (127.0.0.2 and up) as
+clients from many machines would be. The per-connection invitation limit is raised
+(``--limit invitations_per_second=10000``, and the same for messages): this measures the service's routing, not its
+protection (``bench_hostile.py`` measures that). Each of N/2 caller/callee pairs loops start-call -> incoming-call
 -> reject -> call-ended for ``--seconds``. Latency is start-call sent -> incoming-call
 received at the callee, once for a single pair (no load) and once with all pairs at once.
 
@@ -50,11 +53,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def sign_in_all(http: aiohttp.ClientSession, url: str, n: int) -> tuple[list[Agent], list[float]]:
+SOURCES = 100
+RAISED_LIMITS = ["--limit", "invitations_per_second=10000", "--limit", "messages_per_second=10000"]
+
+
+async def sign_in_all(sessions: list[aiohttp.ClientSession], url: str, n: int) -> tuple[list[Agent], list[float]]:
     latencies: list[float] = []
 
     async def one(i: int) -> Agent:
-        async with http.post(url + "/api/token", json={"userId": f"bench-{i}"}) as response:
+        http = sessions[i % len(sessions)]
+        async with http.post(url + "/api/token", json={"userId": f"bench-{n}-{i}"}) as response:
             token = (await response.json())["token"]
         started = time.perf_counter()
         agent = Agent(await http.ws_connect(url.replace("http", "ws") + "/ws"))
@@ -92,10 +100,14 @@ async def pair_loop(caller: Agent, callee: Agent, until: float, latencies: list[
 
 
 async def run(url: str, n: int, seconds: float) -> dict[str, float]:
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    sessions = [
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, local_addr=(f"127.0.0.{2 + k}", 0)))
+        for k in range(SOURCES)
+    ]
+    http = sessions[0]
+    try:
         started = time.perf_counter()
-        agents, sign_in = await sign_in_all(http, url, n)
+        agents, sign_in = await sign_in_all(sessions, url, n)
         sign_in_total = time.perf_counter() - started
         async with http.get(url + "/health") as response:
             health = await response.json()
@@ -110,6 +122,9 @@ async def run(url: str, n: int, seconds: float) -> dict[str, float]:
         elapsed = time.perf_counter() - began
         for agent in agents:
             await agent.ws.close()
+    finally:
+        for session in sessions:
+            await session.close()
     return {
         "agents": n,
         "sign_in_s": sign_in_total,
@@ -128,7 +143,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     service = subprocess.Popen(
-        [sys.executable, "-m", "labkit", "serve", "--port", "0", "--quiet"],
+        [sys.executable, "-m", "labkit", "serve", "--port", "0", "--quiet", *RAISED_LIMITS],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, get_args
 
 from ._version import __version__
 from .service.access import ACCESS_CODE_ENV
+from .service.limits import ServiceLimits
 from .service.protocol import IceTransportPolicy
 
 if TYPE_CHECKING:
@@ -70,6 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="off loopback, let anyone who reaches the service get tokens (a trusted LAN only)",
     )
     serve.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change one of the per-client limits, such as invitations_per_second=50 (repeatable; "
+        "see ServiceLimits in docs/protocol.md)",
+    )
+    serve.add_argument(
         "--state-dir",
         type=Path,
         default=None,
@@ -93,6 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as exc:
             print(f"labkit serve: {exc}", file=sys.stderr)
             return 2
+        try:
+            limits = parse_limits(args.limit)
+        except ValueError as exc:
+            print(f"labkit serve: {exc}", file=sys.stderr)
+            return 2
         return _serve(
             args.host,
             args.port,
@@ -104,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             access_code=args.access_code,
             open_to_all=args.open,
             state_dir=args.state_dir,
+            limits=limits,
         )
     from .demo import run_demo
 
@@ -122,6 +138,7 @@ def _serve(
     access_code: str | None = None,
     open_to_all: bool = False,
     state_dir: Path | None = None,
+    limits: ServiceLimits | None = None,
 ) -> int:
     from .identity import create_identity_client
     from .identity.signing_key import persistent_secret
@@ -164,6 +181,7 @@ def _serve(
             relay=relay,
             access_code=access_code,
             open_to_all=open_to_all,
+            limits=limits,
         )
         await server.start()
         print(
@@ -185,6 +203,28 @@ def _serve(
         print(f"labkit serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def parse_limits(settings: Sequence[str]) -> ServiceLimits:
+    """``ServiceLimits`` with each ``name=value`` of ``settings`` applied; ``ValueError`` names a bad one."""
+    limits = ServiceLimits()
+    known = {f.name: f for f in dataclasses.fields(ServiceLimits)}
+    changes: dict[str, float | int] = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in known:
+            raise ValueError(f"--limit {setting!r}: no limit {name!r}; known: {', '.join(known)}")
+        kind = int if isinstance(getattr(limits, name), int) else float
+        try:
+            number = kind(value)
+        except ValueError:
+            raise ValueError(
+                f"--limit {setting!r}: {value!r} is not a{'n integer' if kind is int else ' number'}"
+            ) from None
+        if number <= 0:
+            raise ValueError(f"--limit {setting!r}: must be above 0")
+        changes[name] = number
+    return dataclasses.replace(limits, **changes)  # type: ignore[arg-type]
 
 
 def _raise_file_limit() -> None:

@@ -30,6 +30,7 @@ from ..service.protocol import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    Rejoin,
     RemoveParticipant,
     Roster,
     Signal,
@@ -37,7 +38,7 @@ from ..service.protocol import (
     UpdateState,
     checked_user_id,
 )
-from ..states import CallDirection, CallState, RemoteParticipantState
+from ..states import CallDirection, CallState, ConnectionState, RemoteParticipantState
 from .events import CollectionUpdated, Emitter, ValueChanged
 from .features import Features, create_feature
 from .local_video_stream import LocalVideoStream
@@ -157,6 +158,11 @@ class Call(Emitter):
     @property
     def is_on_hold(self) -> bool:
         return self._held
+
+    @property
+    def is_established(self) -> bool:
+        """Connected (held or not): its media flows peer to peer and can outlast a signaling outage (labkit)."""
+        return self._state in (CallState.CONNECTED, CallState.LOCAL_HOLD, CallState.REMOTE_HOLD)
 
     # --- ACS methods ----------------------------------------------------------------------
 
@@ -409,11 +415,34 @@ class Call(Emitter):
         if self._state is CallState.DISCONNECTED:
             return
         self._set_state(CallState.DISCONNECTING)
-        with contextlib.suppress(LabkitError, ConnectionError):
+        try:
             await self._send(HangUp(call_id=self.id, for_everyone=for_everyone))
-        with contextlib.suppress(TimeoutError):  # the service's call-ended finishes the call
-            await asyncio.wait_for(self._ended.wait(), HANG_UP_TIMEOUT)
+        except (LabkitError, ConnectionError):
+            pass  # no service to tell (it is down): finish here; the peers see the media stop
+        else:
+            with contextlib.suppress(TimeoutError):  # the service's call-ended finishes the call
+                await asyncio.wait_for(self._ended.wait(), HANG_UP_TIMEOUT)
         await self._finish(end_reasons.LOCAL_HANG_UP)  # no answer from the service: finish anyway
+
+    async def _rejoin(self) -> None:
+        """After the agent reconnected: tell the service this call goes on, with its members and state."""
+        try:
+            await self._agent._request(
+                Rejoin(
+                    call_id=self.id,
+                    group_id=self.id if self._joined_group else None,
+                    is_group_call=self._is_group,
+                    participants=list(self._participants),
+                    video=self._video_stream is not None,
+                    is_muted=self._is_muted,
+                    is_video_on=self._video_stream is not None,
+                    is_on_hold=self._held,
+                )
+            )
+        except LabkitError as refused:
+            await self._finish(
+                end_reasons.NETWORK.with_message(f"The call could not be restored after a service outage: {refused}")
+            )
 
     async def _finish(self, reason: CallEndReason) -> None:
         """End the call locally: close every peer connection and release every device.
@@ -497,6 +526,12 @@ class Call(Emitter):
     async def _set_held(self, held: bool) -> None:
         if held == self._held:
             return
+        if self._agent.connection_state is not ConnectionState.CONNECTED:
+            raise LabkitError(
+                ErrorCode.SERVICE_UNREACHABLE,
+                "Holding needs the labkit service, which is unreachable now; labkit is reconnecting.",
+                "Try again in a moment.",
+            )
         if self._state not in (CallState.CONNECTED, CallState.LOCAL_HOLD, CallState.REMOTE_HOLD):
             raise LabkitError(
                 ErrorCode.NOT_IN_CALL, f"Only a connected call can be held; this one is {self._state.value}."
@@ -552,6 +587,9 @@ class Call(Emitter):
                     self._participants[wire.user_id].update(wire)
                 else:
                     self._add_participant(wire)
+        if roster.rejoined:
+            self._update_hold_state()
+            return  # after a service outage: the links are up already, nobody offers
         peers = [
             p
             for p in self._participants.values()

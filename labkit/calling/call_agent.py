@@ -15,18 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCConfiguration, RTCIceServer
 
-from ..errors import ArgumentError, ErrorCode, LabkitError
+from ..errors import ArgumentError, ErrorCode, LabkitError, TokenError
 from ..identity import CommunicationUserIdentifier
 from ..media.engine import MediaEngine
 from ..media.ice import rtc_configuration
 from ..media.speaker import Speaker
 from ..service import end_reasons
 from ..service.client import SignalingClient
+from ..service.end_reasons import CallEndReason
 from ..service.protocol import (
     CallEnded,
     Message,
     RefreshToken,
     Ringing,
+    UpdateState,
     checked_ring_timeout,
     checked_user_id,
 )
@@ -49,6 +51,13 @@ logger = logging.getLogger(__name__)
 
 TOKEN_RETRY_SECONDS = 5.0
 """How soon a failed token refresh is tried again."""
+RECONNECT_FIRST_DELAY = 0.25
+RECONNECT_MAX_DELAY = 4.0
+"""Reconnecting waits 0.25 s, then twice as long each time, up to this."""
+RECONNECT_GIVE_UP = 120.0
+"""Seconds without the service after which the calls that went on without it end (410/3100)."""
+FINAL_CLOSE_CODES = frozenset({4401, 4409})
+"""Closes that reconnecting cannot mend: the token was refused or revoked, or the user signed in elsewhere."""
 
 Participant = CommunicationUserIdentifier | str | dict[str, str]
 
@@ -120,6 +129,7 @@ class CallAgent(Emitter):
         self._incoming: dict[str, IncomingCall] = {}
         self._handed_out: weakref.WeakSet[IncomingCall] = weakref.WeakSet()
         self._connection_state = ConnectionState.DISCONNECTED
+        self._reconnecting: asyncio.Task[None] | None = None
         self._disposed = False
         self._mic_listener = devices.on("selected_microphone_changed", self._on_microphone_changed)
 
@@ -274,6 +284,14 @@ class CallAgent(Emitter):
 
     async def _send(self, message: object) -> None:
         assert isinstance(message, Message)
+        if not self._signaling.is_connected:
+            if isinstance(message, UpdateState):
+                return  # the rejoin after reconnecting carries the call's state
+            raise LabkitError(
+                ErrorCode.SERVICE_UNREACHABLE,
+                "The connection to the labkit service is down; labkit is reconnecting.",
+                "Calls that were connected go on; try this again in a moment.",
+            )
         await self._signaling.send(message)
 
     def _track(self, call: Call) -> None:
@@ -317,16 +335,61 @@ class CallAgent(Emitter):
             self._incoming.pop(call_id, None)
 
     async def _on_close(self, code: int | None) -> None:
+        """The signaling connection closed: calls whose media is up go on while the agent reconnects.
+
+        ACS keeps calls through a signaling outage too. Calls still ringing or connecting need
+        the service, so they end (410/3100); so does everything when the close is final (a
+        refused or revoked token, or a sign-in elsewhere).
+        """
         self._set_connection_state(ConnectionState.DISCONNECTED)
         await self._stop_token_keeper()
-        if self._disposed:
-            return
-        logger.warning("the connection to the labkit service closed (code %s)", code)
-        for call in list(self._calls.values()):
-            await call._finish(end_reasons.NETWORK)
+        if self._disposed or (self._reconnecting is not None and not self._reconnecting.done()):
+            return  # disposed, or a reconnection attempt that failed: the reconnect loop goes on
+        final = code in FINAL_CLOSE_CODES
+        logger.warning(
+            "the connection to the labkit service closed (code %s)%s", code, "" if final else "; reconnecting"
+        )
         for incoming in list(self._incoming.values()):
             incoming.end(end_reasons.NETWORK)
         self._incoming.clear()
+        for call in list(self._calls.values()):
+            if final or not call.is_established:
+                await call._finish(end_reasons.NETWORK)
+        if not final:
+            self._reconnecting = asyncio.ensure_future(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        """Sign in again with backoff, then rejoin every call that went on (engine thread)."""
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + RECONNECT_GIVE_UP, RECONNECT_FIRST_DELAY
+        while not self._disposed:
+            await asyncio.sleep(delay)
+            await self._signaling.close()
+            self._signaling = SignalingClient(self.endpoint, on_message=self._on_message, on_close=self._on_close)
+            try:
+                await self._connect()
+            except TokenError as refused:  # the service no longer takes the token: nothing to rejoin with
+                logger.warning("%s: reconnected, but the token was refused (%s)", self.display_name, refused.code.value)
+                await self._end_calls(end_reasons.INVALID_TOKEN.with_message(refused.message))
+                return
+            except Exception as error:
+                if loop.time() > deadline:
+                    logger.warning("%s: the service stayed unreachable; the calls end", self.display_name)
+                    await self._end_calls(end_reasons.NETWORK.with_message("The labkit service stayed unreachable."))
+                    return
+                logger.info("%s: the service is still unreachable (%s); trying again", self.display_name, error)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY)
+                continue
+            logger.info(
+                "%s: reconnected to the labkit service; rejoining %d calls", self.display_name, len(self._calls)
+            )
+            for call in list(self._calls.values()):
+                await call._rejoin()
+            return
+
+    async def _end_calls(self, reason: CallEndReason) -> None:
+        for call in list(self._calls.values()):
+            await call._finish(reason)
 
     async def _stop_token_keeper(self) -> None:
         task, self._token_keeper = self._token_keeper, None
@@ -336,6 +399,8 @@ class CallAgent(Emitter):
                 await task
 
     async def _dispose(self) -> None:
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         await self._stop_token_keeper()
         await asyncio.gather(*(call._hang_up(False) for call in list(self._calls.values())), return_exceptions=True)
         await self._signaling.close()

@@ -57,6 +57,8 @@ class CallRecord:
     members: dict[str, Member] = field(default_factory=dict)
     failures: list[CallEndReason] = field(default_factory=list)
     answered: bool = False
+    restored_with: set[str] | None = None
+    """Rebuilt from ``rejoin`` messages (after a service restart): who may rejoin a 1:1 call."""
 
     def connected(self, *, besides: str | None = None) -> list[Member]:
         return [m for m in self.members.values() if m.is_connected and m.user_id != besides]

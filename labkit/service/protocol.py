@@ -113,6 +113,7 @@ class MessageType(StrEnum):
     SIGNAL = "signal"
     UPDATE_STATE = "update-state"
     REFRESH_TOKEN = "refresh-token"
+    REJOIN = "rejoin"
     PING = "ping"
     # service -> agent
     SIGNED_IN = "signed-in"
@@ -235,6 +236,27 @@ class Join(Message):
     ref: Ref | None = None
     group_id: CallId
     video: bool = False
+
+
+class Rejoin(Message):
+    """After reconnecting (the service restarted, or the connection dropped): "I am still in this call".
+
+    The media is peer to peer and may have carried on; this restores the call's signaling.
+    The service rebuilds a call it no longer knows from its members' rejoins: the first one
+    names the others (``participants``), and only those may rejoin a 1:1 call.
+    """
+
+    type: Literal[MessageType.REJOIN] = MessageType.REJOIN
+    ref: Ref | None = None
+    call_id: CallId
+    group_id: CallId | None = None
+    is_group_call: bool = False
+    participants: Annotated[list[UserId], Field(max_length=MAX_PARTICIPANTS - 1)]
+    """The other members, as this agent knows them."""
+    video: bool = False
+    is_muted: bool = False
+    is_video_on: bool = False
+    is_on_hold: bool = False
 
 
 class Ringing(Message):
@@ -402,6 +424,8 @@ class Roster(Message):
     group_id: CallId | None = None
     is_group_call: bool
     participants: list[Participant]
+    rejoined: bool = False
+    """The answer to a ``rejoin``: the peer links exist already, so nobody offers."""
 
 
 class ParticipantJoined(Message):
@@ -463,6 +487,7 @@ AgentMessage = Annotated[
     | Signal
     | UpdateState
     | RefreshToken
+    | Rejoin
     | Ping,
     Field(discriminator="type"),
 ]
@@ -495,6 +520,7 @@ AGENT_MESSAGE_TYPES = frozenset(
         MessageType.SIGNAL,
         MessageType.UPDATE_STATE,
         MessageType.REFRESH_TOKEN,
+        MessageType.REJOIN,
         MessageType.PING,
     }
 )

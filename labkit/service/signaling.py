@@ -18,6 +18,7 @@ from .protocol import (
     AddParticipant,
     Error,
     Join,
+    Rejoin,
     SignedIn,
     SignIn,
     StartCall,
@@ -187,7 +188,7 @@ async def _serve(agent: AgentConnection, switchboard: Switchboard, pace: _Pace) 
             ref = getattr(message, "ref", None)
             if isinstance(message, SignIn):
                 raise LabkitError(ErrorCode.ALREADY_SIGNED_IN, f"You are already signed in as {agent.user_id}.")
-            if isinstance(message, StartCall | AddParticipant | Join):
+            if isinstance(message, StartCall | AddParticipant | Join | Rejoin):
                 await pace.admit(pace.invitations, "invitations (start-call, add-participant, join)")
             if agent.ws.closed:
                 return

@@ -35,6 +35,7 @@ from .protocol import (
     Pong,
     RefreshToken,
     Reject,
+    Rejoin,
     RemoveParticipant,
     Ringing,
     Roster,
@@ -127,6 +128,8 @@ class Switchboard:
                 self._update_state(agent, message)
             case RefreshToken():
                 self._refresh_token(agent, message)
+            case Rejoin():
+                self._rejoin(agent, message)
             case Ping():
                 agent.send(Pong(ref=message.ref))
             case _:
@@ -190,6 +193,54 @@ class Switchboard:
             Roster(ref=msg.ref, call_id=call.id, group_id=call.group_id, is_group_call=True, participants=call.roster())
         )
         self._broadcast(call, ParticipantJoined(call_id=call.id, participant=member.to_wire()), besides=agent.user_id)
+
+    def _rejoin(self, agent: AgentConnection, msg: Rejoin) -> None:
+        """A member of a call the service lost (it restarted) or dropped comes back; its media went on."""
+        call = self.calls.get(msg.call_id)
+        if call is None:
+            if msg.group_id is not None and msg.group_id != msg.call_id:
+                raise LabkitError(ErrorCode.INVALID_MESSAGE, "A group call's callId is its groupId.")
+            call = CallRecord(
+                id=msg.call_id,
+                video=msg.video,
+                group_id=msg.group_id,
+                is_group=msg.is_group_call or msg.group_id is not None,
+                answered=True,
+                restored_with={agent.user_id, *msg.participants},
+            )
+            self.calls[call.id] = call
+        elif call.restored_with is None or (call.group_id is None and agent.user_id not in call.restored_with):
+            raise LabkitError(
+                ErrorCode.CALL_NOT_FOUND,
+                f"Call {msg.call_id} went on without you.",
+                "Its other members were told you left; start a new call.",
+            )
+        if agent.user_id in call.members:
+            raise LabkitError(ErrorCode.ALREADY_IN_CALL, "You are already in this call.", call_hint(call.id))
+        if len(call.members) >= MAX_PARTICIPANTS:
+            raise LabkitError(ErrorCode.CALL_FULL, f"The call has {MAX_PARTICIPANTS} participants already.")
+        member = Member(
+            agent.user_id,
+            agent.display_name,
+            RemoteParticipantState.CONNECTED,
+            is_muted=msg.is_muted,
+            is_video_on=msg.is_video_on,
+            is_on_hold=msg.is_on_hold,
+            can_roll_back=agent.can_roll_back,
+        )
+        self._add_member(call, member)
+        agent.send(
+            Roster(
+                ref=msg.ref,
+                call_id=call.id,
+                group_id=call.group_id,
+                is_group_call=call.is_group,
+                participants=call.roster(),
+                rejoined=True,
+            )
+        )
+        # the others know this member already (their media never stopped): an update, not a join
+        self._broadcast(call, ParticipantUpdated(call_id=call.id, participant=member.to_wire()), besides=agent.user_id)
 
     def _ringing(self, agent: AgentConnection, msg: Ringing) -> None:
         call, member = self._pending_member(agent, msg.call_id)

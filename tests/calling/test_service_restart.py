@@ -1,0 +1,100 @@
+"""The service restarts mid-call: media goes on peer to peer, agents reconnect and rejoin, and call again."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from labkit import CallClient, CallState, ConnectionState, LocalVideoStream, VideoOptions, request_token
+
+from .conftest import eventually
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(port: int, state_dir: Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labkit", "serve", "--port", str(port), "--quiet", "--state-dir", str(state_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert re.search(r"labkit service on http://", process.stdout.readline())
+    return process
+
+
+async def test_calls_survive_a_service_restart_and_the_agents_call_again(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    service = serve(port, tmp_path)
+    try:
+        alice_token, _ = await request_token(url, "alice")
+        bob_token, _ = await request_token(url, "bob")
+        async with CallClient(url) as alice_client, CallClient(url) as bob_client:
+            alice = await alice_client.create_call_agent(alice_token, "Alice")
+            bob = await bob_client.create_call_agent(bob_token, "Bob")
+            states: list[str] = []
+            alice.on("connection_state_changed", lambda e: states.append(e.value.value))
+            cameras = await (await alice_client.get_device_manager()).get_cameras()
+            call = alice.start_call([bob.identifier], video_options=VideoOptions([LocalVideoStream(cameras[0])]))
+            bob_call = await (await bob.wait_for_incoming_call()).accept(
+                video_options=VideoOptions([LocalVideoStream(cameras[1])])
+            )
+            await call.wait_for_state("Connected")
+            to_bob = bob_call.remote_participants[0].video_streams[0]
+            to_alice = call.remote_participants[0].video_streams[0]
+            await to_bob.next_frame(timeout=10)
+            await to_alice.next_frame(timeout=10)
+
+            windows: list[tuple[int, int]] = []
+            stop = asyncio.Event()
+
+            async def count() -> None:
+                while not stop.is_set():
+                    before = (to_bob.frames_received, to_alice.frames_received)
+                    await asyncio.sleep(0.5)
+                    windows.append((to_bob.frames_received - before[0], to_alice.frames_received - before[1]))
+
+            counter = asyncio.ensure_future(count())
+            await asyncio.sleep(1.0)
+            service.send_signal(signal.SIGKILL)  # no goodbye at all
+            service.wait(10)
+            await eventually(lambda: alice.connection_state is ConnectionState.DISCONNECTED, 5.0, "Alice sees it")
+            await asyncio.sleep(1.5)  # the service is down for a while
+            assert call.state is CallState.CONNECTED
+            service = serve(port, tmp_path)  # same port, same signing key (kept in the state dir)
+            await eventually(lambda: alice.connection_state is ConnectionState.CONNECTED, 15.0, "Alice reconnected")
+            await eventually(lambda: bob.connection_state is ConnectionState.CONNECTED, 15.0, "Bob reconnected")
+            await asyncio.sleep(1.0)
+            stop.set()
+            await counter
+            assert len(windows) >= 8, windows
+            assert all(b > 0 and a > 0 for b, a in windows), f"frames stopped during the restart: {windows}"
+            assert states[:2] == ["Disconnected", "Connected"], states
+            assert call.state is CallState.CONNECTED
+            assert bob_call.state is CallState.CONNECTED
+
+            # signaling works again for the call that went on: Bob sees Alice mute, and she hangs up
+            await call.mute()
+            await eventually(lambda: bob_call.remote_participants[0].is_muted, 5.0, "Bob sees Alice muted")
+            await call.hang_up()
+            await bob_call.wait_for_state("Disconnected", timeout=5)
+
+            # and a new call works with the same agents
+            again = bob.start_call([alice.identifier])
+            await (await alice.wait_for_incoming_call()).accept()
+            await again.wait_for_state("Connected", timeout=10)
+            await again.hang_up()
+    finally:
+        service.terminate()
+        service.wait(10)
