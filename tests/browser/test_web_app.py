@@ -469,8 +469,6 @@ async def test_the_page_refreshes_its_token_before_it_expires(service: EmbeddedS
 
 
 async def test_an_access_code_and_a_held_name_in_the_web_app(browser: Any) -> None:
-    from labkit.service import start_service
-
     svc = start_service(access_code="blue-42")
     try:
         alice = await browser.new_page()
@@ -498,3 +496,49 @@ async def test_an_access_code_and_a_held_name_in_the_web_app(browser: Any) -> No
         await alice.locator("#dialer").wait_for(state="visible", timeout=10_000)
     finally:
         svc.stop()
+
+
+async def test_a_page_and_a_python_agent_keep_their_call_through_a_service_restart(
+    browser: Any, tmp_path: Path
+) -> None:
+    from ..calling.test_service_restart import free_port, serve
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    service = serve(port, tmp_path)
+    try:
+        async with CallClient(url) as client:
+            bob = await client.create_call_agent((await request_token(url, "bob"))[0], "Bob")
+            alice = await WebPage.open(browser, url, "alice")
+            await alice.dial("bob", video=True)
+            cameras = await (await client.get_device_manager()).get_cameras()
+            call = await (await bob.wait_for_incoming_call(timeout=10)).accept(
+                video_options=LocalVideoStream(cameras[0])
+            )
+            await alice.wait_state("Connected")
+            (remote,) = call.remote_participants
+            await eventually(lambda: bool(remote.video_streams), 10, "Alice's video stream")
+            stream = remote.video_streams[0]
+            await stream.wait_until_available(10)
+
+            service.kill()  # the service dies mid-call
+            service.wait(10)
+            await alice.page.get_by_text("reconnecting").wait_for(timeout=10_000)
+            page_before = await alice.peer_stats(bob.user_id)
+            assert await frames_during(stream, 1.0) >= 10  # the page's camera still reaches Python
+            page_after = await alice.peer_stats(bob.user_id)
+            assert page_after["video"]["framesDecoded"] - page_before["video"]["framesDecoded"] >= 10
+            service = serve(port, tmp_path)  # back, with the same signing key
+            await eventually_async(
+                lambda: alice.page.evaluate("window.labkit.signaling.isOpen"), 15, "the page reconnected"
+            )
+            await eventually(lambda: bob.connection_state.value == "Connected", 15.0, "Bob reconnected")
+            assert (await alice.call() or {}).get("state") == "Connected"
+            assert call.state is CallState.CONNECTED
+            await alice.button("Mute").click()  # signaling works again, both ways
+            await eventually(lambda: remote.is_muted, 10, "Bob sees the page muted")
+            await call.hang_up()
+            await alice.wait_state("Disconnected")
+    finally:
+        service.terminate()
+        service.wait(10)

@@ -39,6 +39,14 @@ export class CallAgent extends EventTarget {
       for (const call of this.calls.values())
         call._finish({ code: 410, subCode: 3100, message: "The connection to the service was lost." });
     });
+    // the service went away: calls whose media is up go on peer to peer; the rest need it
+    signaling.addEventListener("disconnected", () => {
+      for (const call of this.calls.values())
+        if (!call.isEstablished) call._finish({ code: 410, subCode: 3100, message: "The connection to the service was lost." });
+    });
+    signaling.addEventListener("reconnected", () => {
+      for (const call of this.calls.values()) call._rejoin();
+    });
   }
 
   get userId() {
@@ -263,10 +271,35 @@ export class Call extends EventTarget {
     }
   }
 
+  /** Connected (held or not): its media can outlast a signaling outage. */
+  get isEstablished() {
+    return [CallState.CONNECTED, CallState.LOCAL_HOLD, CallState.REMOTE_HOLD].includes(this.state);
+  }
+
+  /** After reconnecting: tell the service this call went on (see docs/protocol.md, "When the service restarts"). */
+  async _rejoin() {
+    try {
+      await this.agent.signaling.request({
+        type: "rejoin",
+        callId: this.id,
+        groupId: this._joinedGroup ? this.id : undefined,
+        isGroupCall: this.isGroupCall,
+        participants: [...this.remoteParticipants.keys()],
+        video: this.isLocalVideoOn,
+        isMuted: this.isMuted,
+        isVideoOn: this.isLocalVideoOn,
+        isOnHold: this.isOnHold,
+      });
+    } catch (error) {
+      this._finish({ code: 410, subCode: 3100, message: `The call could not be restored after a service outage: ${error.message}` });
+    }
+  }
+
   _onRoster(roster) {
     this.isGroupCall = roster.isGroupCall;
     if (roster.groupId) this.groupId = roster.groupId;
     for (const p of roster.participants) if (p.userId !== this.agent.userId) this._upsert(p);
+    if (roster.rejoined) return this._updateHoldState(); // the links are up already: nobody offers
     const peers = [...this.remoteParticipants.values()].filter((p) => LIVE_PARTICIPANT.includes(p.state));
     if (!peers.length && this._joinedGroup) this._setState(CallState.CONNECTED);
     for (const peer of peers) this._link(peer.userId).offer(); // the mesh rule: whoever arrives offers

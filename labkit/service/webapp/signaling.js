@@ -79,6 +79,9 @@ export async function listUsers() {
   return response.ok ? response.json() : [];
 }
 
+/** Closes that reconnecting cannot mend: a refused or revoked token (4401), a sign-in elsewhere (4409). */
+const FINAL_CLOSE_CODES = [4401, 4409];
+
 /** One signed-in WebSocket. Service messages are dispatched as events named after their type. */
 export class SignalingClient extends EventTarget {
   constructor(url) {
@@ -91,6 +94,19 @@ export class SignalingClient extends EventTarget {
     this._pending = new Map(); // ref -> {resolve, reject}
     this._refs = 0;
     this._socket = null;
+    this._tokenProvider = null;
+    this._reconnecting = false;
+    this._closing = false;
+  }
+
+  /**
+   * After an unexpected close (the service restarted, the network blinked), sign in again with a token
+   * from `tokenProvider`, waiting 0.25 s and then twice as long each time up to 4 s, for up to 120 s.
+   * Events: `disconnected` when the socket drops, `reconnected` once signed in again; `closed` only
+   * when it is over for good (a refused or revoked token, a sign-in elsewhere, or giving up).
+   */
+  enableReconnect(tokenProvider) {
+    this._tokenProvider = tokenProvider;
   }
 
   /** Open the socket and sign in; resolves with the signed-in message. */
@@ -132,6 +148,12 @@ export class SignalingClient extends EventTarget {
           fail(new ServiceError({ code: "connection-closed", message: "The connection to the service closed." }));
         this._pending.clear();
         if (!signedIn) reject(new ServiceError({ code: "connection-closed", message: `The service closed the connection (${event.code}).` }));
+        if (this._reconnecting) return; // a failed attempt: the reconnect loop goes on
+        if (signedIn && this._tokenProvider && !this._closing && !FINAL_CLOSE_CODES.includes(event.code)) {
+          this.dispatchEvent(new CustomEvent("disconnected", { detail: { code: event.code } }));
+          this._reconnect();
+          return;
+        }
         this.dispatchEvent(new CustomEvent("closed", { detail: { code: event.code, reason: event.reason } }));
       };
     });
@@ -156,7 +178,32 @@ export class SignalingClient extends EventTarget {
   }
 
   close() {
+    this._closing = true;
     if (this._socket) this._socket.close(1000, "signed out");
+  }
+
+  async _reconnect() {
+    this._reconnecting = true;
+    const giveUpAt = Date.now() + 120_000;
+    let delay = 250;
+    let code = 1006;
+    while (!this._closing) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      try {
+        await this.signIn(await this._tokenProvider(), this.displayName);
+        this._reconnecting = false;
+        this.dispatchEvent(new Event("reconnected"));
+        return;
+      } catch (error) {
+        if (String(error.code || "").startsWith("token-") || error.code === "user-deleted" || Date.now() > giveUpAt) {
+          code = 4401;
+          break;
+        }
+        delay = Math.min(delay * 2, 4_000);
+      }
+    }
+    this._reconnecting = false;
+    this.dispatchEvent(new CustomEvent("closed", { detail: { code, reason: "could not reconnect" } }));
   }
 
   /**

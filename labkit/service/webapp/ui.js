@@ -2,7 +2,7 @@
 
 import { CallAgent, CallState, isGroupId } from "./call.js";
 import { DeviceManager } from "./devices.js";
-import { accessCode, listUsers, needsAccessCode, rememberAccessCode, requestToken, SignalingClient } from "./signaling.js";
+import { accessCode, listUsers, needsAccessCode, rememberAccessCode, requestToken, SignalingClient, tokenExpiry } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -54,7 +54,18 @@ export class CallApp {
       const { token } = await requestToken(name);
       this.signaling = new SignalingClient();
       const me = await this.signaling.signIn(token, name);
-      this.signaling.keepTokenFresh(token, async () => (await requestToken(name)).token);
+      let current = token;
+      const freshToken = async () => (current = (await requestToken(name)).token);
+      this.signaling.keepTokenFresh(token, freshToken);
+      // after a service restart, sign in again with the token in hand while it lasts: same identity, same calls
+      this.signaling.enableReconnect(async () => ((tokenExpiry(current) ?? 0) > Date.now() + 30_000 ? current : freshToken()));
+      this.signaling.addEventListener("disconnected", () =>
+        this.showError({ message: "The connection to the service dropped; reconnecting…", hint: "Calls that were connected go on." }),
+      );
+      this.signaling.addEventListener("reconnected", () => {
+        $("error").hidden = true;
+        this.signaling.keepTokenFresh(current, freshToken);
+      });
       this.agent = new CallAgent(this.signaling, this.devices);
       this.agent.addEventListener("incomingCall", (e) => this._onIncoming(e.detail));
       this.signaling.addEventListener("closed", (e) =>
