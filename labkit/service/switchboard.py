@@ -177,10 +177,6 @@ class Switchboard:
             raise LabkitError(
                 ErrorCode.CALL_ID_IN_USE, f"{msg.group_id} is a call id, not a group id.", "Use a new GUID."
             )
-        if agent.user_id in call.members:
-            raise LabkitError(ErrorCode.ALREADY_IN_CALL, "You are already in this group call.", call_hint(call.id))
-        if len(call.members) >= MAX_PARTICIPANTS:
-            raise LabkitError(ErrorCode.CALL_FULL, f"The group call has {MAX_PARTICIPANTS} participants already.")
         member = Member(
             agent.user_id,
             agent.display_name,
@@ -188,10 +184,7 @@ class Switchboard:
             is_video_on=msg.video,
             can_roll_back=agent.can_roll_back,
         )
-        self._add_member(call, member)
-        agent.send(
-            Roster(ref=msg.ref, call_id=call.id, group_id=call.group_id, is_group_call=True, participants=call.roster())
-        )
+        self._admit(agent, call, member, msg.ref)
         self._broadcast(call, ParticipantJoined(call_id=call.id, participant=member.to_wire()), besides=agent.user_id)
 
     def _rejoin(self, agent: AgentConnection, msg: Rejoin) -> None:
@@ -215,10 +208,6 @@ class Switchboard:
                 f"Call {msg.call_id} went on without you.",
                 "Its other members were told you left; start a new call.",
             )
-        if agent.user_id in call.members:
-            raise LabkitError(ErrorCode.ALREADY_IN_CALL, "You are already in this call.", call_hint(call.id))
-        if len(call.members) >= MAX_PARTICIPANTS:
-            raise LabkitError(ErrorCode.CALL_FULL, f"The call has {MAX_PARTICIPANTS} participants already.")
         member = Member(
             agent.user_id,
             agent.display_name,
@@ -228,19 +217,29 @@ class Switchboard:
             is_on_hold=msg.is_on_hold,
             can_roll_back=agent.can_roll_back,
         )
+        self._admit(agent, call, member, msg.ref, rejoined=True)
+        # the others know this member already (their media never stopped): an update, not a join
+        self._broadcast(call, ParticipantUpdated(call_id=call.id, participant=member.to_wire()), besides=agent.user_id)
+
+    def _admit(
+        self, agent: AgentConnection, call: CallRecord, member: Member, ref: str | None, *, rejoined: bool = False
+    ) -> None:
+        """Make ``member`` (the agent itself) a connected member of ``call`` and send it the roster."""
+        if agent.user_id in call.members:
+            raise LabkitError(ErrorCode.ALREADY_IN_CALL, "You are already in this call.", call_hint(call.id))
+        if len(call.members) >= MAX_PARTICIPANTS:
+            raise LabkitError(ErrorCode.CALL_FULL, f"The call has {MAX_PARTICIPANTS} participants already.")
         self._add_member(call, member)
         agent.send(
             Roster(
-                ref=msg.ref,
+                ref=ref,
                 call_id=call.id,
                 group_id=call.group_id,
                 is_group_call=call.is_group,
                 participants=call.roster(),
-                rejoined=True,
+                rejoined=rejoined,
             )
         )
-        # the others know this member already (their media never stopped): an update, not a join
-        self._broadcast(call, ParticipantUpdated(call_id=call.id, participant=member.to_wire()), besides=agent.user_id)
 
     def _ringing(self, agent: AgentConnection, msg: Ringing) -> None:
         call, member = self._pending_member(agent, msg.call_id)

@@ -259,3 +259,31 @@ async def test_messages_for_calls_the_sender_is_not_in_are_refused(
     await bob.expect("roster")
     await alice.expect("participant-updated")
     await carol.nothing_for(0.2)
+
+
+async def test_rejoin_rebuilds_a_lost_call_for_its_members_only(
+    alice: AgentSocket, bob: AgentSocket, carol: AgentSocket
+) -> None:
+    call_id = new_call_id()  # a call the service does not know (as after a restart)
+    await alice.send(type="rejoin", callId=call_id, participants=[bob.user_id], video=True, isMuted=True, ref="a")
+    roster = await alice.expect("roster")
+    assert roster["rejoined"] is True
+    assert roster["ref"] == "a"
+    await carol.send(type="rejoin", callId=call_id, participants=[alice.user_id], ref="c")
+    await carol.expect_error("call-not-found")  # not named by the first rejoiner: a stranger
+    await bob.send(type="rejoin", callId=call_id, participants=[alice.user_id], ref="b")
+    roster = await bob.expect("roster")
+    assert {p["userId"]: p["isMuted"] for p in roster["participants"]} == {alice.user_id: True, bob.user_id: False}
+    update = await alice.expect("participant-updated")  # an update, not a join: Alice knew Bob all along
+    assert update["participant"]["userId"] == bob.user_id
+    await bob.send(type="signal", callId=call_id, to=alice.user_id, payload=OFFER)
+    assert (await alice.expect("signal"))["from"] == bob.user_id  # signaling works again
+
+
+async def test_rejoin_into_a_call_that_went_on_without_you_is_refused(
+    alice: AgentSocket, bob: AgentSocket, carol: AgentSocket
+) -> None:
+    call_id = await ring(alice, bob)
+    await carol.send(type="rejoin", callId=call_id, participants=[alice.user_id])
+    error = await carol.expect_error("call-not-found")
+    assert "went on without you" in error["message"]
