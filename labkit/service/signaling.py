@@ -202,6 +202,7 @@ async def _serve(agent: AgentConnection, switchboard: Switchboard, pace: _Pace) 
                     code=ErrorCode.INTERNAL_ERROR.value, message="The service failed to handle that message.", ref=ref
                 )
             )
+        await pace.done()
 
 
 def _text_of(agent: AgentConnection, msg: object) -> str | None:
