@@ -23,6 +23,9 @@ from .switchboard import Switchboard
 logger = logging.getLogger(__name__)
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+LISTEN_BACKLOG = 1024
+"""Connections the kernel completes before the service accepts them; past it, a new client's SYN
+is dropped and retried a second later (aiohttp's default of 128 fills under a burst of connects)."""
 
 
 class Server:
@@ -87,7 +90,12 @@ class Server:
         )
         await self._runner.setup()
         site = web.TCPSite(
-            self._runner, self.host, self._requested_port, reuse_address=True, ssl_context=self.ssl_context
+            self._runner,
+            self.host,
+            self._requested_port,
+            reuse_address=True,
+            ssl_context=self.ssl_context,
+            backlog=LISTEN_BACKLOG,
         )
         await site.start()
         server = site._server

