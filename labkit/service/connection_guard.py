@@ -25,12 +25,29 @@ LOG_EVERY = 10.0
 """Seconds between two log lines about refused or timed-out connections (counts are summed)."""
 
 
-def connection_cap(limits: ServiceLimits) -> int:
-    """``limits.max_connections``, lowered to fit the process's open-file limit."""
+LISTEN_BACKLOG = 1024
+"""Connections the kernel completes before the service accepts them (at most); aiohttp's 128 fills under a
+burst of connects, and a newcomer's SYN then waits a second."""
+
+
+def _file_limit() -> int | None:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def listen_backlog() -> int:
+    """The listen backlog: asyncio accepts up to a backlog's worth of sockets at once, each a file, before
+    the guard can close any; so it takes at most a quarter of the file limit."""
+    files = _file_limit()
+    return LISTEN_BACKLOG if files is None else max(16, min(LISTEN_BACKLOG, files // 4))
+
+
+def connection_cap(limits: ServiceLimits) -> int:
+    """``limits.max_connections``, lowered to fit the open-file limit beside the backlog and the headroom."""
+    files = _file_limit()
+    if files is None:
         return limits.max_connections
-    return max(16, min(limits.max_connections, soft - FILE_HEADROOM))
+    return max(16, min(limits.max_connections, files - FILE_HEADROOM - listen_backlog()))
 
 
 class ConnectionGuard:

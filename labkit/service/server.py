@@ -15,7 +15,7 @@ from ..identity import IdentityClient, LocalIdentityClient
 from .access import is_loopback
 from .app import create_app
 from .app_keys import SWITCHBOARD_KEY
-from .connection_guard import ConnectionGuard, GuardedAppRunner
+from .connection_guard import ConnectionGuard, GuardedAppRunner, listen_backlog
 from .limits import ServiceLimits
 from .relay import RelayConfiguration
 from .switchboard import Switchboard
@@ -23,9 +23,6 @@ from .switchboard import Switchboard
 logger = logging.getLogger(__name__)
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
-LISTEN_BACKLOG = 1024
-"""Connections the kernel completes before the service accepts them; past it, a new client's SYN
-is dropped and retried a second later (aiohttp's default of 128 fills under a burst of connects)."""
 
 
 class Server:
@@ -95,7 +92,7 @@ class Server:
             self._requested_port,
             reuse_address=True,
             ssl_context=self.ssl_context,
-            backlog=LISTEN_BACKLOG,
+            backlog=listen_backlog(),
         )
         await site.start()
         server = site._server
