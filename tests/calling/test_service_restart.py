@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from labkit import CallClient, CallState, ConnectionState, LocalVideoStream, VideoOptions, request_token
+from labkit.errors import ErrorCode, LabkitError
 
 from .conftest import eventually
 
@@ -95,6 +98,44 @@ async def test_calls_survive_a_service_restart_and_the_agents_call_again(tmp_pat
             await (await alice.wait_for_incoming_call()).accept()
             await again.wait_for_state("Connected", timeout=10)
             await again.hang_up()
+    finally:
+        service.terminate()
+        service.wait(10)
+
+
+async def test_during_an_outage_ringing_calls_end_and_hold_waits(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    service = serve(port, tmp_path)
+    try:
+        tokens = [(await request_token(url, name))[0] for name in ("alice", "bob", "carol")]
+        async with CallClient(url) as a, CallClient(url) as b, CallClient(url) as c:
+            alice = await a.create_call_agent(tokens[0], "Alice")
+            bob = await b.create_call_agent(tokens[1], "Bob")
+            carol = await c.create_call_agent(tokens[2], "Carol")
+            connected = alice.start_call([bob.identifier])
+            await (await bob.wait_for_incoming_call()).accept()
+            await connected.wait_for_state("Connected")
+            ringing = alice.start_call([carol.identifier])  # Carol lets it ring
+            await carol.wait_for_incoming_call()
+            await ringing.wait_for_state("Ringing")
+            service.kill()
+            service.wait(10)
+            await ringing.wait_for_state("Disconnected", timeout=5)  # it needs the service: it ends
+            assert ringing.call_end_reason is not None
+            assert (ringing.call_end_reason.code, ringing.call_end_reason.sub_code) == (410, 3100)
+            with pytest.raises(LabkitError) as unreachable:
+                await connected.hold()
+            assert unreachable.value.code is ErrorCode.SERVICE_UNREACHABLE
+            assert connected.state is CallState.CONNECTED  # the connected call goes on, not held
+            assert not connected.is_on_hold
+            await connected.mute()  # local controls still work; the rejoin carries the state
+            service = serve(port, tmp_path)
+            await eventually(lambda: bob.connection_state is ConnectionState.CONNECTED, 15.0, "Bob reconnected")
+            await eventually(lambda: alice.connection_state is ConnectionState.CONNECTED, 15.0, "Alice reconnected")
+            await eventually(lambda: bob.calls[0].remote_participants[0].is_muted, 10.0, "Bob sees Alice muted")
+            await connected.hold()  # and with the service back, hold works again
+            await eventually(lambda: bob.calls[0].state is CallState.REMOTE_HOLD, 10.0, "Bob sees the hold")
     finally:
         service.terminate()
         service.wait(10)
