@@ -143,15 +143,12 @@ def _serve(
     from .identity import create_identity_client
     from .identity.signing_key import persistent_secret
     from .service import Server
-    from .service.access import is_loopback
+    from .service.access import check_exposure
 
-    if not is_loopback(host) and not access_code and not open_to_all:
-        print(
-            f"labkit serve: on {host} the service is reachable from other machines, and anyone could take any "
-            "name. Give it an access code (--access-code CODE, then share it with your class) or, on a network "
-            "you trust, --open.",
-            file=sys.stderr,
-        )
+    try:
+        check_exposure(host, access_code, open_to_all)
+    except ValueError as exc:
+        print(f"labkit serve: {exc}", file=sys.stderr)
         return 2
 
     context = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
@@ -71,9 +72,14 @@ def _failed(error: Exception) -> CallEndReason:
     )
 
 
-def _log_failure(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and (error := task.exception()) is not None:
-        logger.error("dropping a frozen peer failed", exc_info=error)
+def log_failure(what: str) -> Callable[[asyncio.Future[Any] | concurrent.futures.Future[Any]], None]:
+    """A done-callback for work that nobody awaits: its failure is logged, never lost."""
+
+    def done(work: asyncio.Future[Any] | concurrent.futures.Future[Any]) -> None:
+        if not work.cancelled() and (error := work.exception()) is not None:
+            logger.error("%s failed", what, exc_info=error)
+
+    return done
 
 
 class Call(Emitter):
@@ -350,7 +356,7 @@ class Call(Emitter):
             if link.silence() > DEAD_SECONDS and user_id not in self._gone:
                 self._gone.add(user_id)
                 task = asyncio.ensure_future(self._peer_gone(user_id, link.silence()))
-                task.add_done_callback(_log_failure)
+                task.add_done_callback(log_failure("dropping a frozen peer"))
 
     async def _peer_gone(self, user_id: str, silence: float) -> None:
         participant = self._participants.get(user_id)
@@ -361,6 +367,7 @@ class Call(Emitter):
         )
         if self._is_group and len(self._participants) > 1:
             await self._on_participant_left(user_id, reason)  # the others go on
+            self._gone.discard(user_id)  # should it come back, it is judged afresh
             return
         await self._finish(reason)
         with contextlib.suppress(LabkitError, ConnectionError):
@@ -433,7 +440,6 @@ class Call(Emitter):
                     group_id=self.id if self._joined_group else None,
                     is_group_call=self._is_group,
                     participants=list(self._participants),
-                    video=self._video_stream is not None,
                     is_muted=self._is_muted,
                     is_video_on=self._video_stream is not None,
                     is_on_hold=self._held,

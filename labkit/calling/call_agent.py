@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import uuid
@@ -24,6 +23,7 @@ from ..service import end_reasons
 from ..service.client import SignalingClient
 from ..service.end_reasons import CallEndReason
 from ..service.protocol import (
+    FINAL_CLOSE_CODES,
     CallEnded,
     Message,
     RefreshToken,
@@ -36,7 +36,7 @@ from ..service.protocol import (
     IncomingCall as IncomingCallMessage,
 )
 from ..states import CallDirection, ConnectionState
-from .call import Call
+from .call import Call, log_failure
 from .call_options import AudioOptions, VideoOptions, audio_options, video_options
 from .device_manager import DeviceManager
 from .events import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
@@ -55,9 +55,8 @@ RECONNECT_FIRST_DELAY = 0.25
 RECONNECT_MAX_DELAY = 4.0
 """Reconnecting waits 0.25 s, then twice as long each time, up to this."""
 RECONNECT_GIVE_UP = 120.0
-"""Seconds without the service after which the calls that went on without it end (410/3100)."""
-FINAL_CLOSE_CODES = frozenset({4401, 4409})
-"""Closes that reconnecting cannot mend: the token was refused or revoked, or the user signed in elsewhere."""
+"""Seconds without the service after which the calls that went on without it end (410/3100);
+the agent itself keeps trying, every ``RECONNECT_MAX_DELAY`` seconds, until it is disposed."""
 
 Participant = CommunicationUserIdentifier | str | dict[str, str]
 
@@ -83,12 +82,6 @@ def user_id_of(participant: Participant) -> str:
             )
         return checked_user_id(value)
     return checked_user_id(participant)
-
-
-def _log_failure(work: concurrent.futures.Future[Any]) -> None:
-    """Engine-side work that nobody awaits: its failure is logged, never lost."""
-    if not work.cancelled() and (error := work.exception()) is not None:
-        logger.error("engine-side work of a call failed", exc_info=error)
 
 
 class CallAgent(Emitter):
@@ -244,7 +237,7 @@ class CallAgent(Emitter):
         )
         self._track(call)
         work = self._engine.submit(call._start_outgoing(user_ids, group_id=group_id))
-        work.add_done_callback(_log_failure)
+        work.add_done_callback(log_failure(f"starting call {call_id[:8]}"))
         return call
 
     async def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -362,6 +355,7 @@ class CallAgent(Emitter):
         """Sign in again with backoff, then rejoin every call that went on (engine thread)."""
         loop = asyncio.get_running_loop()
         deadline, delay = loop.time() + RECONNECT_GIVE_UP, RECONNECT_FIRST_DELAY
+        calls_ended = False
         while not self._disposed:
             await asyncio.sleep(delay)
             await self._signaling.close()
@@ -373,11 +367,13 @@ class CallAgent(Emitter):
                 await self._end_calls(end_reasons.INVALID_TOKEN.with_message(refused.message))
                 return
             except Exception as error:
-                if loop.time() > deadline:
+                if loop.time() > deadline and not calls_ended:
+                    calls_ended = True
                     logger.warning("%s: the service stayed unreachable; the calls end", self.display_name)
                     await self._end_calls(end_reasons.NETWORK.with_message("The labkit service stayed unreachable."))
-                    return
-                logger.info("%s: the service is still unreachable (%s); trying again", self.display_name, error)
+                (logger.debug if calls_ended else logger.info)(
+                    "%s: the service is still unreachable (%s); trying again", self.display_name, error
+                )
                 delay = min(delay * 2, RECONNECT_MAX_DELAY)
                 continue
             logger.info(
@@ -401,6 +397,8 @@ class CallAgent(Emitter):
     async def _dispose(self) -> None:
         if self._reconnecting is not None:
             self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnecting
         await self._stop_token_keeper()
         await asyncio.gather(*(call._hang_up(False) for call in list(self._calls.values())), return_exceptions=True)
         await self._signaling.close()

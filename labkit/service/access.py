@@ -24,6 +24,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_exposure(host: str, access_code: str | None, open_to_all: bool) -> None:
+    """``ValueError`` saying what to do if a service on ``host`` would hand out tokens to anyone on the network."""
+    if not is_loopback(host) and not access_code and not open_to_all:
+        raise ValueError(
+            f"on {host} the service is reachable from other machines, and anyone could take any name. "
+            "Give it an access code (labkit serve --access-code CODE, then share it with your class) or, "
+            "on a network you trust, say that it is open to all (--open)."
+        )
+
+
 class AccessPolicy:
     """The access code (if any) that ``POST /api/token`` and ``GET /api/users`` require, and the token rate."""
 

@@ -97,13 +97,16 @@ async def list_users(endpoint: str, *, access_code: str | None = None) -> list[d
 
 
 def _http_error(reply: Any, status: int) -> LabkitError:
-    """The ``LabkitError`` for an HTTP API error body ``{"error": {code, message, hint}}``."""
+    """The ``LabkitError`` for an HTTP API error body ``{"error": {code, message, hint}}`` (as ``error_from``)."""
     error = reply.get("error", {}) if isinstance(reply, dict) else {}
-    try:
-        code = ErrorCode(str(error.get("code")))
-    except ValueError:
-        code = ErrorCode.BAD_REQUEST
-    return LabkitError(code, str(error.get("message", f"HTTP {status}")), error.get("hint"))
+    hint = error.get("hint")
+    return error_from(
+        Error(
+            code=str(error.get("code", ErrorCode.BAD_REQUEST.value)),
+            message=str(error.get("message", f"HTTP {status}")),
+            hint=hint if isinstance(hint, str) else None,
+        )
+    )
 
 
 class SignalingClient:

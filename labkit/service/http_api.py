@@ -14,8 +14,7 @@ from .._version import __version__
 from ..errors import ErrorCode, LabkitError
 from .access import ACCESS_CODE_HEADER
 from .app_keys import ACCESS_KEY, DIRECTORY_KEY, LIMITS_KEY, SWITCHBOARD_KEY
-
-MAX_USER_ID_LENGTH = 256
+from .protocol import MAX_USER_ID_LENGTH, is_unicode
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +39,6 @@ def _access_denied() -> web.Response:
         "This service needs its access code.",
         hint="Ask whoever runs it (labkit serve --access-code); the web app has a field for it.",
     )
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 async def handle_token(request: web.Request) -> web.Response:
@@ -81,9 +72,9 @@ async def handle_token(request: web.Request) -> web.Response:
     if len(name) > MAX_USER_ID_LENGTH:
         return _bad_request(f'"userId" must be at most {MAX_USER_ID_LENGTH} characters.')
     secret = body.get("nameSecret")
-    if secret is not None and (not isinstance(secret, str) or len(secret) > 128 or not _is_unicode(secret)):
+    if secret is not None and (not isinstance(secret, str) or len(secret) > 128 or not is_unicode(secret)):
         return _bad_request('"nameSecret" must be the string you got with your first token for this name.')
-    if not _is_unicode(name):
+    if not is_unicode(name):
         return _bad_request('"userId" must be valid Unicode.')
     try:
         token, user_id, secret = await request.app[DIRECTORY_KEY].token_for(name, secret)

@@ -28,6 +28,13 @@ HARD_FRAME_LIMIT_BYTES = 1024 * 1024
 MAX_PARTICIPANTS = 64
 """Most participants in one call at the service. The media mesh sets its own, lower cap."""
 
+CLOSE_REFUSED = 4401
+"""WebSocket close code after a refused sign-in, or when the user's tokens are revoked or the user deleted."""
+CLOSE_REPLACED = 4409
+"""WebSocket close code when the same user signs in elsewhere."""
+FINAL_CLOSE_CODES = frozenset({CLOSE_REFUSED, CLOSE_REPLACED})
+"""Closes that reconnecting cannot mend (agents reconnect after any other)."""
+
 MAX_USER_ID_LENGTH = 256
 MAX_DISPLAY_NAME_LENGTH = 256
 MAX_RING_TIMEOUT = 600.0
@@ -86,11 +93,18 @@ def checked_ring_timeout(value: object) -> float:
     return float(value)
 
 
-def _check_unicode(value: str, what: str) -> None:
+def is_unicode(text: str) -> bool:
+    """False for text that cannot go on the wire (JSON lets a lone surrogate in; UTF-8 cannot carry it)."""
     try:
-        value.encode()
+        text.encode()
     except UnicodeEncodeError:
-        raise ArgumentError(f"{what} must be valid Unicode; {value[:40]!r} holds a lone surrogate.") from None
+        return False
+    return True
+
+
+def _check_unicode(value: str, what: str) -> None:
+    if not is_unicode(value):
+        raise ArgumentError(f"{what} must be valid Unicode; {value[:40]!r} holds a lone surrogate.")
 
 
 def _shown(value: object) -> str:
@@ -253,7 +267,6 @@ class Rejoin(Message):
     is_group_call: bool = False
     participants: Annotated[list[UserId], Field(max_length=MAX_PARTICIPANTS - 1)]
     """The other members, as this agent knows them."""
-    video: bool = False
     is_muted: bool = False
     is_video_on: bool = False
     is_on_hold: bool = False
@@ -590,10 +603,4 @@ def ref_of(text: str | bytes) -> str | None:
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     ref = raw.get("ref") if isinstance(raw, dict) else None
-    if not isinstance(ref, str) or len(ref) > 128:
-        return None
-    try:
-        ref.encode()
-    except UnicodeEncodeError:
-        return None
-    return ref
+    return ref if isinstance(ref, str) and len(ref) <= 128 and is_unicode(ref) else None

@@ -12,7 +12,7 @@ from typing import Self
 from aiohttp import web
 
 from ..identity import IdentityClient, LocalIdentityClient
-from .access import is_loopback
+from .access import check_exposure
 from .app import create_app
 from .app_keys import SWITCHBOARD_KEY
 from .connection_guard import ConnectionGuard, GuardedAppRunner, listen_backlog
@@ -41,11 +41,7 @@ class Server:
         access_code: str | None = None,
         open_to_all: bool = False,
     ) -> None:
-        if not is_loopback(host) and not access_code and not open_to_all:
-            raise ValueError(
-                f"a service on {host} is reachable from other machines: give it an access code "
-                "(labkit serve --access-code CODE) or say that it is open to all (--open)"
-            )
+        check_exposure(host, access_code, open_to_all)
         self.host = host
         self.ssl_context = ssl_context
         """With a certificate, the service speaks HTTPS and WSS (browsers need it for cameras off localhost)."""

@@ -13,6 +13,8 @@ from .agent_connection import AgentConnection
 from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, LIMITS_KEY, RELAY_KEY, SWITCHBOARD_KEY
 from .limits import ServiceLimits, TokenBucket
 from .protocol import (
+    CLOSE_REFUSED,
+    CLOSE_REPLACED,
     HARD_FRAME_LIMIT_BYTES,
     PROTOCOL_VERSION,
     AddParticipant,
@@ -32,10 +34,6 @@ logger = logging.getLogger(__name__)
 
 SIGN_IN_TIMEOUT = 10.0
 """Seconds a new connection has to send a valid ``sign-in``."""
-CLOSE_REFUSED = 4401
-"""WebSocket close code after a refused sign-in."""
-CLOSE_REPLACED = 4409
-"""WebSocket close code when the same user signs in elsewhere."""
 
 
 async def handle_agent_socket(request: web.Request) -> web.WebSocketResponse:

@@ -18,6 +18,7 @@ from .agent_connection import AgentConnection
 from .call_record import CallRecord, Member
 from .end_reasons import CallEndReason
 from .protocol import (
+    CLOSE_REFUSED,
     MAX_PARTICIPANTS,
     Accept,
     AddParticipant,
@@ -46,9 +47,6 @@ from .protocol import (
 )
 
 logger = logging.getLogger(__name__)
-
-CLOSE_REVOKED = 4401
-"""WebSocket close code when the user's tokens are revoked or the user deleted (as for a refused sign-in)."""
 
 
 class Switchboard:
@@ -95,7 +93,7 @@ class Switchboard:
                 self._leave(call, user_id, reason)
         agent.send(Error.of(error))
         del self.agents[user_id]
-        agent.close_soon(CLOSE_REVOKED, error.code.value)
+        agent.close_soon(CLOSE_REFUSED, error.code.value)
         logger.info("agent %s (%s): session ended, %s", user_id, name, error.code.value)
 
     def user_exists(self, user_id: str) -> bool:
@@ -195,7 +193,7 @@ class Switchboard:
                 raise LabkitError(ErrorCode.INVALID_MESSAGE, "A group call's callId is its groupId.")
             call = CallRecord(
                 id=msg.call_id,
-                video=msg.video,
+                video=msg.is_video_on,
                 group_id=msg.group_id,
                 is_group=msg.is_group_call or msg.group_id is not None,
                 answered=True,

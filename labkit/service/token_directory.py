@@ -55,7 +55,7 @@ class TokenDirectory:
             now = self._clock()
             if claim is not None and self.identity.user_exists(claim.user.id):
                 if secret is not None and _matches(secret, claim.secret_hash):
-                    return await self._issue(name, claim, secret)
+                    return await self._issue(claim, secret)
                 if self.is_online(claim.user.id) or now < claim.held_until:
                     raise LabkitError(
                         ErrorCode.NAME_TAKEN,
@@ -68,7 +68,7 @@ class TokenDirectory:
             self._names_of[user.id] = name
             return token.token, user.id, secret
 
-    async def _issue(self, name: str, claim: _Claim, secret: str) -> tuple[str, str, str]:
+    async def _issue(self, claim: _Claim, secret: str) -> tuple[str, str, str]:
         claim.held_until = self._clock() + self.hold_seconds
         fresh = await asyncio.to_thread(self.identity.get_token, claim.user, [TokenScope.VOIP])
         return fresh.token, claim.user.id, secret

@@ -265,7 +265,7 @@ async def test_rejoin_rebuilds_a_lost_call_for_its_members_only(
     alice: AgentSocket, bob: AgentSocket, carol: AgentSocket
 ) -> None:
     call_id = new_call_id()  # a call the service does not know (as after a restart)
-    await alice.send(type="rejoin", callId=call_id, participants=[bob.user_id], video=True, isMuted=True, ref="a")
+    await alice.send(type="rejoin", callId=call_id, participants=[bob.user_id], isVideoOn=True, isMuted=True, ref="a")
     roster = await alice.expect("roster")
     assert roster["rejoined"] is True
     assert roster["ref"] == "a"

@@ -285,7 +285,6 @@ export class Call extends EventTarget {
         groupId: this._joinedGroup ? this.id : undefined,
         isGroupCall: this.isGroupCall,
         participants: [...this.remoteParticipants.keys()],
-        video: this.isLocalVideoOn,
         isMuted: this.isMuted,
         isVideoOn: this.isLocalVideoOn,
         isOnHold: this.isOnHold,
