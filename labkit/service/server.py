@@ -137,6 +137,11 @@ class EmbeddedService:
         return self._server.identity
 
     @property
+    def guard(self) -> ConnectionGuard:
+        """The running service's connection counts and caps (``open``, ``per_address``, ``cap``)."""
+        return self._server.guard
+
+    @property
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

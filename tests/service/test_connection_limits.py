@@ -35,11 +35,11 @@ async def test_silent_and_trickling_connections_are_closed_after_the_head_deadli
         silent = await idle_connections(port, 300)
         slow = [asyncio.ensure_future(slow_request(port, f"127.0.0.{2 + n % 20}", 5.0, 0.2)) for n in range(50)]
         assert await health_ms(svc.url) < 1000
-        assert svc._server.guard.open >= 300
+        assert svc.guard.open >= 300
         hung_up = await asyncio.gather(*slow)
         assert all(hung_up), f"{hung_up.count(False)} trickling clients were still connected after 5 s"
         await asyncio.sleep(0.5)
-        assert svc._server.guard.open <= 1, svc._server.guard.open
+        assert svc.guard.open <= 1, svc.guard.open
         assert await health_ms(svc.url) < 1000
         close_all(silent)
     finally:
@@ -51,7 +51,7 @@ async def test_silent_and_trickling_connections_are_closed_after_the_head_deadli
 async def test_caps_per_address_and_in_all_leave_room_for_others() -> None:
     svc = start_service(limits=ServiceLimits(max_connections=60, max_connections_per_address=20))
     port = int(svc.url.rsplit(":", 1)[1])
-    guard = svc._server.guard
+    guard = svc.guard
     try:
         one_address = await idle_connections(port, 40, sources=1)
         await asyncio.sleep(0.3)
