@@ -57,6 +57,8 @@ async def test_a_recording_holds_both_sides_and_everyone_is_told(people: Factory
     await asyncio.sleep(3.0)
     assert await recording.stop() == path
     await eventually(lambda: not seen_by_bob.is_recording_active, what="Bob told it stopped")
+    # the property changes on the engine thread; its event reaches this loop a moment later
+    await eventually(lambda: len(changes) == 2, what="Bob's event that it stopped")
     assert changes == [True, False]
     assert not bob_call.remote_participants[0].is_recording
     assert THREAD_NAME not in {t.name for t in threading.enumerate()}
