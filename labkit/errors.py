@@ -45,6 +45,8 @@ class ErrorCode(StrEnum):
     NOT_INVITED = "not-invited"
     PARTICIPANT_NOT_IN_CALL = "participant-not-in-call"
     CALL_FULL = "call-full"
+    OFFER_NOT_ACCEPTABLE = "offer-not-acceptable"
+    """A peer's SDP offer asked for media labkit cannot take (a codec, no rtcp-mux): SIP 488."""
     # Token endpoint
     BAD_REQUEST = "bad-request"
     IDENTITY_UNAVAILABLE = "identity-unavailable"

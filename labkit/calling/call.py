@@ -26,6 +26,7 @@ from ..service.end_reasons import CallEndReason
 from ..service.protocol import (
     AddParticipant,
     CallEnded,
+    EndReason,
     HangUp,
     Participant,
     ParticipantJoined,
@@ -658,6 +659,11 @@ class Call(Emitter):
             return
         try:
             await self._link(sender).handle(signal.payload)
+        except LabkitError as error:
+            if error.code is not ErrorCode.OFFER_NOT_ACCEPTABLE:
+                raise
+            logger.warning("call %s: %s", self.id[:8], error.message)
+            await self._end_for_media(sender, end_reasons.NOT_ACCEPTABLE.with_message(error.message))
         except Exception:
             logger.exception("call %s: negotiation with %s failed", self.id[:8], sender)
 
@@ -707,16 +713,33 @@ class Call(Emitter):
             self._media_failure = asyncio.ensure_future(self._end_without_media(user_id))
 
     async def _end_without_media(self, user_id: str) -> None:
-        """ICE found no path to anyone before the call connected: end it, and say what to do."""
+        """No media path to anyone before the call connected: end it, and say what failed and what to do."""
         participant = self._participants.get(user_id)
         name = participant.display_name if participant is not None and participant.display_name else user_id
-        reason = end_reasons.NETWORK.with_message(
-            f"No network path to {name} could be found (ICE failed). Across networks, give the service "
-            "a TURN server (labkit serve --ice-server turn:... --turn-secret ...)."
-        )
+        link = self._links.get(user_id)
+        if link is not None and link.failure == "dtls":
+            reason = end_reasons.SECURE_TRANSPORT_FAILED.with_message(
+                f"ICE found a path to {name}, but the encrypted media connection (DTLS) could not be set up: "
+                "the two sides share no cipher suite or certificate type, or a fingerprint did not match."
+            )
+        else:
+            reason = end_reasons.NETWORK.with_message(
+                f"No network path to {name} could be found (ICE failed). Across networks, give the service "
+                "a TURN server (labkit serve --ice-server turn:... --turn-secret ...)."
+            )
+        await self._end_for_media(user_id, reason)
+
+    async def _end_for_media(self, user_id: str, reason: CallEndReason) -> None:
+        """The media to ``user_id`` failed: end the call (in a group, drop that peer), and say why."""
+        others = [p for p in self._participants if p != user_id]
+        if self._is_group and others:
+            link = self._links.pop(user_id, None)
+            if link is not None:
+                await link.close()
+            return
         await self._finish(reason)
-        with contextlib.suppress(LabkitError, ConnectionError):
-            await self._send(HangUp(call_id=self.id, for_everyone=False))  # the others are told
+        with contextlib.suppress(LabkitError, ConnectionError):  # the others are told why
+            await self._send(HangUp(call_id=self.id, for_everyone=False, reason=EndReason.of(reason)))
 
     async def _send(self, message: object) -> None:
         await self._agent._send(message)

@@ -33,6 +33,7 @@ from .engine import MediaEngine
 from .feed_track import VideoFeedTrack
 from .ice import rtc_configuration
 from .page_devices import PageDevice, PageSourceTrack, PageSpeaker
+from .peer_connection import PeerConnection
 from .peer_link import PeerLink
 
 logger = logging.getLogger(__name__)
@@ -262,7 +263,7 @@ class PageLink:
             self._speaker_transceiver = None
             old, self._pc = self._pc, None
             await old.close()
-        self._pc = pc = RTCPeerConnection(rtc_configuration())
+        self._pc = pc = PeerConnection(rtc_configuration())
         self._settled = settled = asyncio.Event()
 
         @pc.on("connectionstatechange")

@@ -4,10 +4,19 @@ A call is a mesh: one link per remote participant. The link sends the call's aud
 video feeds (always both m-lines, so turning video on later needs no renegotiation) with
 VP8 and Opus only, and negotiates over the service's ``signal`` messages.
 
-Offers must not cross, and aiortc cannot roll one back. Toward a peer that can (a
-browser), this side is the impolite one of W3C perfect negotiation. Toward another aiortc
-agent, only the side that sent the first offer ever offers: the other asks it to, with
-``negotiation-needed``, and answers.
+Offers must not cross, and aiortc cannot roll one back. So toward every peer, only the side
+that sent the first offer ever offers: the other asks it to, with ``negotiation-needed``,
+and answers. Re-offers then keep the payload types and extension ids that the first
+negotiation chose (``PeerConnection``), and a peer that offers anyway (a browser whose offer
+crosses ours) is the polite side of W3C perfect negotiation.
+
+Hold is RFC 3264's: the holder offers (or answers) ``sendonly`` and sends nothing; the other
+side answers ``recvonly`` and stops sending. A peer that cannot change a transceiver's
+direction (GStreamer's webrtcbin before 1.24) refuses the change and keeps ``sendrecv``; the
+holder's media stops all the same.
+
+An offer that cannot be answered (no Opus or VP8, no rtcp-mux, no BUNDLE) is refused with an
+``error`` signal (``offer-not-acceptable``, SIP 488), and ``handle`` raises it.
 """
 
 from __future__ import annotations
@@ -19,15 +28,17 @@ from collections.abc import Awaitable, Callable
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
-    RTCPeerConnection,
     RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
+from aiortc.sdp import SessionDescription as ParsedDescription
 from aiortc.sdp import candidate_from_sdp
 
-from ..service.protocol import IceCandidate, NegotiationNeeded, SessionDescription, SignalPayload
+from ..errors import ErrorCode, LabkitError
+from ..service.protocol import IceCandidate, NegotiationNeeded, OfferRefused, SessionDescription, SignalPayload
 from .liveness import SUSPECT_SECONDS, LinkLiveness
+from .peer_connection import PeerConnection
 from .rtp_counter import RtpReceiveCounter
 
 logger = logging.getLogger(__name__)
@@ -37,6 +48,12 @@ SignalSender = Callable[[SignalPayload], Awaitable[None]]
 NEGOTIATION_TIMEOUT = 10.0
 """How long an offer waits for its answer before the next negotiation goes ahead."""
 PREFERRED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
+HOLD_DIRECTION = "sendonly"
+"""A holder's transceivers (RFC 3264 section 8.4); it sends nothing meanwhile, so no media flows."""
+ACCEPTED_MEDIA = (
+    "labkit takes Opus audio and VP8 video (rtx optional), one BUNDLE group and rtcp-mux "
+    "(docs/protocol.md, 'Media labkit accepts')."
+)
 
 
 class PeerLink:
@@ -55,7 +72,7 @@ class PeerLink:
     ) -> None:
         self.remote_id = remote_id
         self.peer_can_roll_back = peer_can_roll_back
-        self.pc = RTCPeerConnection(configuration)
+        self.pc = PeerConnection(configuration)
         self._tracks = {"audio": audio, "video": video}
         self.inputs = self._tracks
         """What each sender encodes, by kind (the call's encoder inputs)."""
@@ -120,7 +137,7 @@ class PeerLink:
         Toward an aiortc peer that made the first offer, this asks it to offer instead.
         """
         await self._previous_answer()
-        if self._offerer is False and not self.peer_can_roll_back:
+        if self._offerer is False:
             self._answered.clear()  # set again once this side has answered the peer's offer
             await self._send_signal(NegotiationNeeded(kind="negotiation-needed"))
             return
@@ -153,8 +170,11 @@ class PeerLink:
                 # (W3C perfect negotiation): the peer (a browser) rolls back and answers ours.
                 # An aiortc peer never crosses: it asks this side to offer instead.
                 logger.info("ignored an offer from %s that crossed ours", self.remote_id)
+            elif isinstance(payload, OfferRefused):
+                self._answered.set()
+                raise LabkitError(ErrorCode.OFFER_NOT_ACCEPTABLE, payload.message, payload.hint)
             elif payload.kind == "offer":
-                await self.pc.setRemoteDescription(RTCSessionDescription(payload.sdp, "offer"))
+                await self._apply_offer(payload.sdp)
                 if not self._has_senders:
                     for transceiver in self.pc.getTransceivers():
                         track = self._tracks.get(transceiver.kind)
@@ -174,6 +194,29 @@ class PeerLink:
                 self._answered.set()
         if answer is not None:
             await self._send_signal(answer)
+
+    async def _apply_offer(self, sdp: str) -> None:
+        """``setRemoteDescription(offer)``, or refuse the offer: tell the peer, and raise."""
+        problem = unacceptable(sdp)
+        if problem is None:
+            try:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+                return
+            except Exception as error:  # aiortc's own refusal (OperationError, ValueError)
+                problem = f"aiortc could not apply it ({error})"
+        message = f"The offer from {self.remote_id} cannot be answered: {problem}."
+        await self._send_signal(
+            OfferRefused(kind="error", code=ErrorCode.OFFER_NOT_ACCEPTABLE.value, message=message, hint=ACCEPTED_MEDIA)
+        )
+        raise LabkitError(ErrorCode.OFFER_NOT_ACCEPTABLE, message, ACCEPTED_MEDIA)
+
+    @property
+    def failure(self) -> str | None:
+        """What failed, once the link has: ``"ice"`` (no path), ``"dtls"`` (a path, no handshake)."""
+        if self.connection_state != "failed":
+            return None
+        ice = self.pc.iceConnectionState
+        return "dtls" if ice in ("connected", "completed") else "ice"
 
     async def set_held(self, held: bool) -> None:
         """Hold (no media either way) or resume, by renegotiating every transceiver's direction.
@@ -209,7 +252,7 @@ class PeerLink:
 
     def _apply_hold_direction(self) -> None:
         for transceiver in self.pc.getTransceivers():
-            transceiver.direction = "inactive" if self.held else "sendrecv"
+            transceiver.direction = HOLD_DIRECTION if self.held else "sendrecv"
 
     async def _add_candidate(self, payload: IceCandidate) -> None:
         if not payload.candidate:
@@ -224,3 +267,22 @@ class PeerLink:
         wanted = PREFERRED_CODECS[transceiver.kind]
         codecs = [c for c in RTCRtpSender.getCapabilities(transceiver.kind).codecs if c.mimeType in wanted]
         transceiver.setCodecPreferences(codecs)
+
+
+def unacceptable(sdp: str) -> str | None:
+    """What in an offer labkit cannot answer, in words; ``None`` if it can be answered."""
+    try:
+        description = ParsedDescription.parse(sdp)
+    except Exception as error:
+        return f"its SDP does not parse ({error})"
+    wanted = {"audio": "opus", "video": "vp8"}
+    for media in description.media:
+        if media.kind not in wanted or media.port == 0:
+            continue
+        names = [codec.mimeType.split("/")[-1].lower() for codec in media.rtp.codecs]
+        if wanted[media.kind] not in names:
+            offered = ", ".join(sorted(set(names))) or "none"
+            return f"its {media.kind} m-line offers {offered}, and labkit takes only {wanted[media.kind].upper()}"
+        if not media.rtcp_mux:
+            return f"its {media.kind} m-line has no a=rtcp-mux, which labkit requires"
+    return None

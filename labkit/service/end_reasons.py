@@ -51,3 +51,10 @@ REQUEST_REFUSED = CallEndReason(400, 0, "The service refused the request.")
 """400/0: the service refused to start, join or accept the call; the message says why (labkit)."""
 INTERNAL_FAILURE = CallEndReason(500, 0, "labkit failed; the log says why.")
 """500/0: labkit itself failed while setting up the call; logged with its traceback (labkit)."""
+NOT_ACCEPTABLE = CallEndReason(488, 0, "The media could not be negotiated.")
+"""488/0: a peer's offer asked for media the other side cannot take; the message says what (labkit, SIP 488)."""
+SECURE_TRANSPORT_FAILED = CallEndReason(410, 3101, "The encrypted media connection (DTLS) could not be set up.")
+"""410/3101: ICE found a path but the DTLS handshake failed; the message says why (labkit)."""
+
+MEDIA_FAILURES = (NOT_ACCEPTABLE, NETWORK, SECURE_TRANSPORT_FAILED)
+"""The reasons an agent may give in ``hang-up``: its media to a peer failed, and the others are told why."""

@@ -207,7 +207,22 @@ class NegotiationNeeded(Message):
     kind: Literal["negotiation-needed"]
 
 
-SignalPayload = Annotated[SessionDescription | IceCandidate | NegotiationNeeded, Field(discriminator="kind")]
+class OfferRefused(Message):
+    """The answer to an offer that cannot be answered (SIP 488 Not Acceptable Here).
+
+    ``code`` is ``offer-not-acceptable``; ``message`` says what was wrong and ``hint`` what is
+    accepted. The refusing side then hangs up with the end reason 488/0.
+    """
+
+    kind: Literal["error"]
+    code: Annotated[str, Field(max_length=64)]
+    message: Annotated[str, Field(max_length=1000)]
+    hint: Annotated[str, Field(max_length=1000)] | None = None
+
+
+SignalPayload = Annotated[
+    SessionDescription | IceCandidate | NegotiationNeeded | OfferRefused, Field(discriminator="kind")
+]
 
 
 # --- agent -> service ---------------------------------------------------------------------
@@ -304,6 +319,8 @@ class HangUp(Message):
     ref: Ref | None = None
     call_id: CallId
     for_everyone: bool = False
+    reason: EndReason | None = None
+    """Why, when the media failed (488/0, 410/3100, 410/3101): the others see this reason."""
 
 
 class AddParticipant(Message):

@@ -276,6 +276,8 @@ class Switchboard:
             self._decline(call, member)
         elif msg.for_everyone:
             self._end(call, agent.user_id)
+        elif msg.reason is not None and any(msg.reason.to_reason().same_as(r) for r in end_reasons.MEDIA_FAILURES):
+            self._leave(call, agent.user_id, msg.reason.to_reason())  # its media failed: the others see why
         else:
             self._leave(call, agent.user_id, end_reasons.LOCAL_HANG_UP.with_message(f"{_name(member)} hung up."))
 

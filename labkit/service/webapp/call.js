@@ -1,7 +1,7 @@
 // The calling API of the page, in ACS shape: CallAgent, Call, IncomingCall, RemoteParticipant.
 // States and end reasons are the ones labkit's Python API uses (labkit/states.py).
 
-import { PeerLink } from "./peer.js";
+import { OFFER_NOT_ACCEPTABLE, PeerLink } from "./peer.js";
 import { uuid4 } from "./signaling.js";
 
 export const CallState = {
@@ -348,7 +348,20 @@ export class Call extends EventTarget {
       await this._link(message.from).handle(message.payload);
     } catch (error) {
       console.warn("labkit: negotiation with", message.from, "failed", error);
+      if (error.code === OFFER_NOT_ACCEPTABLE) this._endForMedia(message.from, { code: 488, subCode: 0, message: error.message });
     }
+  }
+
+  /** The media to ``userId`` failed: end the call (in a group, drop that peer) and say why. */
+  _endForMedia(userId, reason) {
+    if (this.isGroupCall && this.remoteParticipants.size > 1) {
+      const link = this.links.get(userId);
+      if (link) link.close();
+      this.links.delete(userId);
+      return;
+    }
+    if (this.agent.signaling.isOpen) this.agent.signaling.send({ type: "hang-up", callId: this.id, forEveryone: false, reason });
+    this._finish(reason);
   }
 
   _link(userId) {

@@ -1,12 +1,20 @@
 // One RTCPeerConnection to one remote participant (the twin of labkit/media/peer_link.py).
 //
-// Offers and answers carry every ICE candidate (no trickle), as aiortc expects. Offers that
-// cross follow W3C perfect negotiation: this page is the polite side (it rolls back) toward
-// agents that cannot roll back (aiortc) and toward pages with a smaller user id.
+// Offers and answers carry every ICE candidate (this page sends no trickle; it accepts it).
+// Only the side that sent a link's first offer ever offers again: the other asks it to with
+// `negotiation-needed`. So a browser never re-offers with payload types of its own choosing
+// (Firefox does after setCodecPreferences), and offers cannot cross. Should they cross
+// anyway, W3C perfect negotiation applies: this page is polite toward agents that cannot
+// roll back (aiortc) and toward pages with a smaller user id.
+//
+// Hold is RFC 3264's: the holder's transceivers are `sendonly` and send nothing (no track).
+// An offer this page cannot answer is refused with an `error` signal (`offer-not-acceptable`).
 
 const GATHER_TIMEOUT_MS = 3000;
 const NEGOTIATION_TIMEOUT_MS = 10000;
 const PREFERRED = { audio: ["audio/opus"], video: ["video/VP8", "video/rtx"] };
+export const HOLD_DIRECTION = "sendonly";
+export const OFFER_NOT_ACCEPTABLE = "offer-not-acceptable";
 
 export class PeerLink extends EventTarget {
   constructor(remoteId, { polite, sendSignal, audioTrack, videoTrack, held, iceServers = [], iceTransportPolicy = "all" }) {
@@ -20,6 +28,7 @@ export class PeerLink extends EventTarget {
     this._tracks = { audio: audioTrack, video: videoTrack };
     this._queue = Promise.resolve();
     this._answered = null; // settles the wait for the answer to our outstanding offer
+    this._offerer = null; // this page sent the link's first offer (null: no offer yet)
     this.pc.ontrack = (event) => {
       this.stream.addTrack(event.track);
       this.dispatchEvent(new CustomEvent("track", { detail: event.track }));
@@ -34,8 +43,10 @@ export class PeerLink extends EventTarget {
 
   /** Send an offer: the first one, or a renegotiation (hold, resume). */
   offer() {
+    if (this._offerer === false) return this._askForOffer();
     return this._exclusive(async () => {
       if (!this.pc.getTransceivers().length) {
+        this._offerer = true;
         for (const kind of ["audio", "video"]) this._prefer(this.pc.addTransceiver(this._tracks[kind] || kind, { direction: "sendrecv" }));
       }
       this._applyDirection();
@@ -46,6 +57,14 @@ export class PeerLink extends EventTarget {
       const timeout = new Promise((resolve) => setTimeout(resolve, NEGOTIATION_TIMEOUT_MS));
       await Promise.race([answered, timeout]);
     });
+  }
+
+  /** This page answered first: ask the peer to offer, and wait until its offer is answered. */
+  async _askForOffer() {
+    const answered = new Promise((resolve) => (this._answered = resolve));
+    this._send({ kind: "negotiation-needed" });
+    const timeout = new Promise((resolve) => setTimeout(resolve, NEGOTIATION_TIMEOUT_MS));
+    await Promise.race([answered, timeout]);
   }
 
   /** Apply the peer's offer, answer or ICE candidate. */
@@ -64,22 +83,36 @@ export class PeerLink extends EventTarget {
       this.offer(); // the peer asks this side to offer (not awaited: its answer comes through here)
       return;
     }
+    if (payload.kind === "error") {
+      if (this._answered) this._answered();
+      throw Object.assign(new Error(payload.message), { code: payload.code, hint: payload.hint });
+    }
     const collided = this.pc.signalingState !== "stable";
     if (collided && !this.polite) return; // the other side rolls back and answers ours
     const work = async () => {
       const first = !this.pc.getTransceivers().length;
-      await this.pc.setRemoteDescription({ type: "offer", sdp: payload.sdp }); // rolls back ours if they crossed
+      try {
+        await this.pc.setRemoteDescription({ type: "offer", sdp: payload.sdp }); // rolls back ours if they crossed
+      } catch (error) {
+        const message = `The offer from ${this.remoteId} cannot be answered: ${error.message}.`;
+        const hint = "labkit takes Opus audio and VP8 video, one BUNDLE group and rtcp-mux.";
+        this._send({ kind: "error", code: OFFER_NOT_ACCEPTABLE, message, hint });
+        throw Object.assign(new Error(message), { code: OFFER_NOT_ACCEPTABLE, hint });
+      }
       if (first) {
+        // no setCodecPreferences here: the answer follows the offer's order, and a browser that
+        // set preferences would renumber its payload types if it ever re-offered
+        if (this._offerer === null) this._offerer = false;
         for (const transceiver of this.pc.getTransceivers()) {
           const kind = transceiver.receiver.track.kind;
-          if (this._tracks[kind]) await transceiver.sender.replaceTrack(this._tracks[kind]);
-          this._prefer(transceiver);
+          if (this._tracks[kind]) await transceiver.sender.replaceTrack(this._sending(kind));
         }
       }
       this._applyDirection();
       await this.pc.setLocalDescription();
       await this._gathered();
       this._send({ kind: "answer", sdp: this.pc.localDescription.sdp });
+      if (this._offerer === false && this._answered) this._answered(); // a negotiation we asked for is done
     };
     if (collided) {
       // our offer is rolled back: answer theirs now, then offer ours again
@@ -95,14 +128,23 @@ export class PeerLink extends EventTarget {
   async setTrack(kind, track) {
     this._tracks[kind] = track;
     for (const transceiver of this.pc.getTransceivers()) {
-      if (transceiver.receiver.track.kind === kind) await transceiver.sender.replaceTrack(track);
+      if (transceiver.receiver.track.kind === kind) await transceiver.sender.replaceTrack(this._sending(kind));
     }
   }
 
-  /** Hold (no media either way) or resume, by renegotiating every transceiver's direction. */
+  /** Hold (no media either way: this page sends nothing, the peer answers recvonly) or resume. */
   async setHeld(held) {
     this.held = held;
+    for (const transceiver of this.pc.getTransceivers()) {
+      const kind = transceiver.receiver.track.kind;
+      if (transceiver.currentDirection !== "stopped") await transceiver.sender.replaceTrack(this._sending(kind));
+    }
     await this.offer();
+  }
+
+  /** What the sender of ``kind`` sends now: nothing while held. */
+  _sending(kind) {
+    return this.held ? null : this._tracks[kind] || null;
   }
 
   close() {
@@ -112,7 +154,7 @@ export class PeerLink extends EventTarget {
 
   _applyDirection() {
     for (const transceiver of this.pc.getTransceivers()) {
-      if (transceiver.currentDirection !== "stopped") transceiver.direction = this.held ? "inactive" : "sendrecv";
+      if (transceiver.currentDirection !== "stopped") transceiver.direction = this.held ? HOLD_DIRECTION : "sendrecv";
     }
   }
 
