@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
+FIREFOX_DRIVER := tests/interop/firefox
+NODE_INSTALLED := $(FIREFOX_DRIVER)/node_modules/.installed
 
 .PHONY: all install system-deps demo test lint typecheck pytest lab bench format clean
 
@@ -22,6 +24,12 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 system-deps:
 	@bash .ci/system-deps
 
+# puppeteer-core, which drives Firefox over WebDriver BiDi in the interop tests
+$(NODE_INSTALLED): $(FIREFOX_DRIVER)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is missing: install Node.js 18 or newer with npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --prefix $(FIREFOX_DRIVER) --no-audit --no-fund --silent
+	@touch $@
+
 install: system-deps $(INSTALLED)
 
 demo: install
@@ -34,7 +42,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install $(NODE_INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -46,7 +54,7 @@ format: install
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1
 
-bench: install
+bench: install $(NODE_INSTALLED)
 	$(BIN)/python benchmarks/bench_signaling.py
 	$(BIN)/python benchmarks/bench_calls.py
 	$(BIN)/python benchmarks/bench_stats.py
@@ -54,6 +62,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_recording.py
 	$(BIN)/python benchmarks/bench_browser.py
 	$(BIN)/python benchmarks/bench_hostile.py
+	$(BIN)/python benchmarks/bench_interop.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache $(FIREFOX_DRIVER)/node_modules

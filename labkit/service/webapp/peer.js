@@ -128,7 +128,7 @@ export class PeerLink extends EventTarget {
   async setTrack(kind, track) {
     this._tracks[kind] = track;
     for (const transceiver of this.pc.getTransceivers()) {
-      if (transceiver.receiver.track.kind === kind) await transceiver.sender.replaceTrack(this._sending(kind));
+      if (transceiver.receiver.track.kind === kind) await this._sendTrack(transceiver.sender, this._sending(kind));
     }
   }
 
@@ -137,9 +137,20 @@ export class PeerLink extends EventTarget {
     this.held = held;
     for (const transceiver of this.pc.getTransceivers()) {
       const kind = transceiver.receiver.track.kind;
-      if (transceiver.currentDirection !== "stopped") await transceiver.sender.replaceTrack(this._sending(kind));
+      if (transceiver.currentDirection !== "stopped") await this._sendTrack(transceiver.sender, this._sending(kind));
     }
     await this.offer();
+  }
+
+  /** Send ``track``, or (null) nothing at all: Firefox sends 1 fps black frames for a null track unless its encoding is inactive. */
+  async _sendTrack(sender, track) {
+    await sender.replaceTrack(track);
+    const parameters = sender.getParameters();
+    if (!parameters.encodings || !parameters.encodings.length) return;
+    const active = track !== null;
+    if (parameters.encodings.every((e) => e.active === active)) return;
+    for (const encoding of parameters.encodings) encoding.active = active;
+    await sender.setParameters(parameters).catch((error) => console.warn("labkit: setParameters", error));
   }
 
   /** What the sender of ``kind`` sends now: nothing while held. */
