@@ -687,7 +687,6 @@ class Call(Emitter):
                 send,
                 lambda track: self._on_track(user_id, track),
                 lambda state: self._on_link_state(user_id, state),
-                peer_can_roll_back=participant is not None and participant._can_roll_back,
             )
             link.held = self._held
             self._links[user_id] = link

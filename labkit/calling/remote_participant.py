@@ -47,7 +47,6 @@ class RemoteParticipant(Emitter):
         self._is_muted = wire.is_muted
         self._is_on_hold = wire.is_on_hold
         self._is_recording = wire.is_recording
-        self._can_roll_back = wire.can_roll_back
         self._is_speaking = False
         self._end_reason: CallEndReason | None = None
         self._video = RemoteVideoStream(engine, dispatcher, wire.display_name or wire.user_id)
@@ -123,7 +122,6 @@ class RemoteParticipant(Emitter):
             self._emit("is_muted_changed", ValueChanged(wire.is_muted, not wire.is_muted))
         self._is_on_hold = wire.is_on_hold
         self._is_recording = wire.is_recording
-        self._can_roll_back = wire.can_roll_back
         self._apply_state(wire)
 
     def _apply_state(self, wire: Participant) -> None:

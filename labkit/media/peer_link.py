@@ -68,10 +68,8 @@ class PeerLink:
         send_signal: SignalSender,
         on_track: Callable[[MediaStreamTrack], None],
         on_state: Callable[[str], None],
-        peer_can_roll_back: bool = False,
     ) -> None:
         self.remote_id = remote_id
-        self.peer_can_roll_back = peer_can_roll_back
         self.pc = PeerConnection(configuration)
         self._tracks = {"audio": audio, "video": video}
         self.inputs = self._tracks
@@ -166,9 +164,9 @@ class PeerLink:
             if isinstance(payload, IceCandidate):
                 await self._add_candidate(payload)
             elif payload.kind == "offer" and self.pc.signalingState != "stable":
-                # offers crossed; aiortc cannot roll back, so this side is the impolite one
-                # (W3C perfect negotiation): the peer (a browser) rolls back and answers ours.
-                # An aiortc peer never crosses: it asks this side to offer instead.
+                # offers crossed (a peer that re-offers on its own); aiortc cannot roll back, so
+                # this side is the impolite one of W3C perfect negotiation: a browser rolls back
+                # and answers ours. Peers that follow the protocol ask with negotiation-needed.
                 logger.info("ignored an offer from %s that crossed ours", self.remote_id)
             elif isinstance(payload, OfferRefused):
                 self._answered.set()
