@@ -15,7 +15,7 @@ side answers ``recvonly`` and stops sending. A peer that cannot change a transce
 direction (GStreamer's webrtcbin before 1.24) refuses the change and keeps ``sendrecv``; the
 holder's media stops all the same.
 
-An offer that cannot be answered (no Opus or VP8, no rtcp-mux, no BUNDLE) is refused with an
+An offer that cannot be answered (no Opus or VP8, no rtcp-mux) is refused with an
 ``error`` signal (``offer-not-acceptable``, SIP 488), and ``handle`` raises it.
 """
 
@@ -51,7 +51,7 @@ PREFERRED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx"
 HOLD_DIRECTION = "sendonly"
 """A holder's transceivers (RFC 3264 section 8.4); it sends nothing meanwhile, so no media flows."""
 ACCEPTED_MEDIA = (
-    "labkit takes Opus audio and VP8 video (rtx optional), one BUNDLE group and rtcp-mux "
+    "labkit takes Opus audio and VP8 video (rtx optional), with rtcp-mux "
     "(docs/protocol.md, 'Media labkit accepts')."
 )
 

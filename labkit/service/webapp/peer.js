@@ -95,7 +95,7 @@ export class PeerLink extends EventTarget {
         await this.pc.setRemoteDescription({ type: "offer", sdp: payload.sdp }); // rolls back ours if they crossed
       } catch (error) {
         const message = `The offer from ${this.remoteId} cannot be answered: ${error.message}.`;
-        const hint = "labkit takes Opus audio and VP8 video, one BUNDLE group and rtcp-mux.";
+        const hint = "labkit takes Opus audio and VP8 video, with rtcp-mux.";
         this._send({ kind: "error", code: OFFER_NOT_ACCEPTABLE, message, hint });
         throw Object.assign(new Error(message), { code: OFFER_NOT_ACCEPTABLE, hint });
       }
