@@ -40,11 +40,22 @@ from .identity import (
     create_identity_client,
 )
 from .media.ice import IceMode, set_ice_mode
-from .service import EmbeddedService, RelayConfiguration, start_service
-from .service.client import request_token
+from .protocol.signaling_client import list_users, request_token
 
 if TYPE_CHECKING:
+    from .service import EmbeddedService, RelayConfiguration, start_service
     from .widgets import CallApp
+
+_FROM_SERVICE = ("EmbeddedService", "RelayConfiguration", "start_service")
+
+
+def __getattr__(name: str) -> object:
+    """The service's names load the aiohttp server on first use, not with ``import labkit``."""
+    if name in _FROM_SERVICE:
+        from . import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 
 async def app(display_name: str, endpoint: str | None = None, user_id: str | None = None) -> CallApp:
@@ -92,6 +103,7 @@ __all__ = [
     "__version__",
     "app",
     "create_identity_client",
+    "list_users",
     "request_token",
     "set_ice_mode",
     "start_service",

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 from ._version import __version__
-from .service.access import ACCESS_CODE_ENV
+from .protocol.access_code import ACCESS_CODE_ENV
+from .protocol.messages import IceTransportPolicy
 from .service.limits import ServiceLimits
-from .service.protocol import IceTransportPolicy
 
 if TYPE_CHECKING:
     from .service import RelayConfiguration

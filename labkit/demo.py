@@ -24,8 +24,8 @@ from .calling import (
     ValueChanged,
 )
 from .media.rgb import rgb_image
+from .protocol.signaling_client import request_token
 from .service import start_service
-from .service.client import request_token
 from .stats.plots import save_plot
 
 TILE = (320, 240)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..media.devices import AudioDeviceInfo, AudioDeviceType, VideoDeviceInfo, VideoDeviceType
-from ..service.end_reasons import CallEndReason
+from ..protocol.end_reasons import CallEndReason
 from ..states import CallDirection, CallState, ConnectionState, MediaStreamType, RemoteParticipantState
 from .call import MAX_MESH_PEERS, Call
 from .call_agent import CallAgent, IncomingCallEvent

@@ -21,9 +21,9 @@ from ..media.encoder_input import EncoderInputTrack
 from ..media.feed_track import AudioFeedTrack, VideoFeedTrack
 from ..media.liveness import DEAD_SECONDS
 from ..media.peer_link import PeerLink
-from ..service import end_reasons
-from ..service.end_reasons import CallEndReason
-from ..service.protocol import (
+from ..protocol import end_reasons
+from ..protocol.end_reasons import CallEndReason
+from ..protocol.messages import (
     AddParticipant,
     CallEnded,
     EndReason,
@@ -375,7 +375,7 @@ class Call(Emitter):
             await self._send(HangUp(call_id=self.id, for_everyone=False))
 
     async def _start_outgoing(self, participants: list[str], *, group_id: str | None) -> None:
-        from ..service.protocol import Join, StartCall
+        from ..protocol.messages import Join, StartCall
 
         self._setup_media()
         self._set_state(CallState.CONNECTING)
@@ -405,7 +405,7 @@ class Call(Emitter):
             await self._finish(_failed(error))
 
     async def _accept(self) -> None:
-        from ..service.protocol import Accept
+        from ..protocol.messages import Accept
 
         self._setup_media()
         self._set_state(CallState.CONNECTING)

@@ -19,10 +19,9 @@ from ..identity import CommunicationUserIdentifier
 from ..media.engine import MediaEngine
 from ..media.ice import rtc_configuration
 from ..media.speaker import Speaker
-from ..service import end_reasons
-from ..service.client import SignalingClient
-from ..service.end_reasons import CallEndReason
-from ..service.protocol import (
+from ..protocol import end_reasons
+from ..protocol.end_reasons import CallEndReason
+from ..protocol.messages import (
     FINAL_CLOSE_CODES,
     CallEnded,
     Message,
@@ -32,9 +31,10 @@ from ..service.protocol import (
     checked_ring_timeout,
     checked_user_id,
 )
-from ..service.protocol import (
+from ..protocol.messages import (
     IncomingCall as IncomingCallMessage,
 )
+from ..protocol.signaling_client import SignalingClient
 from ..states import CallDirection, ConnectionState
 from .call import Call, log_failure
 from .call_options import AudioOptions, VideoOptions, audio_options, video_options

@@ -10,8 +10,7 @@ from aiortc import RTCIceServer
 from ..errors import LabkitError
 from ..media import engine as media_engine
 from ..media.ice import rtc_configuration
-from ..service import default_service
-from ..service.protocol import checked_display_name, checked_ring_timeout
+from ..protocol.messages import checked_display_name, checked_ring_timeout
 from .call_agent import CallAgent
 from .device_manager import DeviceManager
 from .events import EventDispatcher
@@ -43,6 +42,8 @@ class CallClient:
     def endpoint(self) -> str:
         """The service this client's agents sign in to (the embedded one is started on first use)."""
         if self._endpoint is None:
+            from ..service import default_service  # the server loads only when a call client needs it
+
             self._endpoint = default_service().url
         return self._endpoint
 

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorCode, LabkitError
 from ..identity import CommunicationUserIdentifier
-from ..service.end_reasons import CallEndReason
-from ..service.protocol import IncomingCall as IncomingCallMessage
-from ..service.protocol import Reject
+from ..protocol.end_reasons import CallEndReason
+from ..protocol.messages import IncomingCall as IncomingCallMessage
+from ..protocol.messages import Reject
 from ..states import CallDirection
 from . import call_options
 from .call import Call

@@ -18,7 +18,7 @@ from av import AudioFrame
 
 from ..errors import ErrorCode, LabkitError
 from ..media.webm_recorder import Tile, WebmRecorder
-from ..service.protocol import UpdateState
+from ..protocol.messages import UpdateState
 from ..states import CallState, RemoteParticipantState
 from .events import Emitter, ValueChanged
 

@@ -13,8 +13,8 @@ from ..media.peer_link import PeerLink
 from ..media.rtp_counter import RtpReceiveCounter
 from ..media.sinks import AudioSink
 from ..media.speaker import Speaker
-from ..service.end_reasons import CallEndReason
-from ..service.protocol import Participant
+from ..protocol.end_reasons import CallEndReason
+from ..protocol.messages import Participant
 from ..states import RemoteParticipantState
 from .events import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
 from .remote_video_stream import RemoteVideoStream

@@ -36,7 +36,7 @@ from aiortc.sdp import SessionDescription as ParsedDescription
 from aiortc.sdp import candidate_from_sdp
 
 from ..errors import ErrorCode, LabkitError
-from ..service.protocol import IceCandidate, NegotiationNeeded, OfferRefused, SessionDescription, SignalPayload
+from ..protocol.messages import IceCandidate, NegotiationNeeded, OfferRefused, SessionDescription, SignalPayload
 from .liveness import SUSPECT_SECONDS, LinkLiveness
 from .peer_connection import PeerConnection
 from .rtp_counter import RtpReceiveCounter
@@ -51,8 +51,7 @@ PREFERRED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx"
 HOLD_DIRECTION = "sendonly"
 """A holder's transceivers (RFC 3264 section 8.4); it sends nothing meanwhile, so no media flows."""
 ACCEPTED_MEDIA = (
-    "labkit takes Opus audio and VP8 video (rtx optional), with rtcp-mux "
-    "(docs/protocol.md, 'Media labkit accepts')."
+    "labkit takes Opus audio and VP8 video (rtx optional), with rtcp-mux (docs/protocol.md, 'Media labkit accepts')."
 )
 
 

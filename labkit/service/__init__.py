@@ -5,11 +5,12 @@ Runs embedded (``start_service()``, a background thread) or standalone (``labkit
 
 from __future__ import annotations
 
-from . import end_reasons, protocol
+from ..protocol import end_reasons
+from ..protocol import messages as protocol
+from ..protocol.end_reasons import CallEndReason
+from ..protocol.messages import PROTOCOL_VERSION, MessageType
 from .app import create_app
-from .end_reasons import CallEndReason
 from .limits import ServiceLimits
-from .protocol import PROTOCOL_VERSION, MessageType
 from .relay import RelayConfiguration
 from .server import EmbeddedService, Server, default_service, start_service
 from .switchboard import Switchboard

@@ -6,11 +6,10 @@ import hmac
 import ipaddress
 from collections import OrderedDict
 
+from ..protocol.access_code import ACCESS_CODE_ENV, ACCESS_CODE_HEADER
 from .limits import ServiceLimits, TokenBucket
 
-ACCESS_CODE_HEADER = "X-Labkit-Access-Code"
-ACCESS_CODE_ENV = "LABKIT_ACCESS_CODE"
-"""The access code, for ``labkit serve`` and for ``request_token`` and ``list_users`` when given none."""
+__all__ = ["ACCESS_CODE_ENV", "ACCESS_CODE_HEADER", "AccessPolicy", "check_exposure", "is_loopback"]
 MAX_TRACKED_ADDRESSES = 10_000
 
 

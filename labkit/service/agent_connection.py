@@ -10,7 +10,7 @@ import logging
 from aiohttp import web
 
 from ..identity import TokenClaims
-from .protocol import Message
+from ..protocol.messages import Message
 
 logger = logging.getLogger(__name__)
 

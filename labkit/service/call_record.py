@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from ..protocol.end_reasons import ALL_DECLINED, DECLINED, CallEndReason
+from ..protocol.messages import Participant
 from ..states import RemoteParticipantState
-from .end_reasons import ALL_DECLINED, DECLINED, CallEndReason
-from .protocol import Participant
 
 
 @dataclass(slots=True)

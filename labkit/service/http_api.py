@@ -12,9 +12,9 @@ from aiohttp import web
 
 from .._version import __version__
 from ..errors import ErrorCode, LabkitError
-from .access import ACCESS_CODE_HEADER
+from ..protocol.access_code import ACCESS_CODE_HEADER
+from ..protocol.messages import MAX_USER_ID_LENGTH, is_unicode
 from .app_keys import ACCESS_KEY, DIRECTORY_KEY, LIMITS_KEY, SWITCHBOARD_KEY
-from .protocol import MAX_USER_ID_LENGTH, is_unicode
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from .protocol import IceServer, IceTransportPolicy
+from ..protocol.messages import IceServer, IceTransportPolicy
 
 DEFAULT_TTL = 12 * 3600
 """How long a TURN credential lasts (seconds)."""

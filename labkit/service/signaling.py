@@ -9,10 +9,7 @@ from aiohttp import WSMsgType, web
 
 from .._version import __version__
 from ..errors import ErrorCode, LabkitError
-from .agent_connection import AgentConnection
-from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, LIMITS_KEY, RELAY_KEY, SWITCHBOARD_KEY
-from .limits import ServiceLimits, TokenBucket
-from .protocol import (
+from ..protocol.messages import (
     CLOSE_REFUSED,
     CLOSE_REPLACED,
     HARD_FRAME_LIMIT_BYTES,
@@ -27,6 +24,9 @@ from .protocol import (
     parse_agent_message,
     ref_of,
 )
+from .agent_connection import AgentConnection
+from .app_keys import CONNECTIONS_KEY, DIRECTORY_KEY, LIMITS_KEY, RELAY_KEY, SWITCHBOARD_KEY
+from .limits import ServiceLimits, TokenBucket
 from .relay import RelayConfiguration
 from .switchboard import Switchboard
 

@@ -12,12 +12,9 @@ from datetime import UTC, datetime
 
 from ..errors import ErrorCode, LabkitError, TokenError
 from ..identity import IdentityClient, TokenScope
-from ..states import RemoteParticipantState
-from . import end_reasons
-from .agent_connection import AgentConnection
-from .call_record import CallRecord, Member
-from .end_reasons import CallEndReason
-from .protocol import (
+from ..protocol import end_reasons
+from ..protocol.end_reasons import CallEndReason
+from ..protocol.messages import (
     CLOSE_REFUSED,
     MAX_PARTICIPANTS,
     Accept,
@@ -45,6 +42,9 @@ from .protocol import (
     TokenRefreshed,
     UpdateState,
 )
+from ..states import RemoteParticipantState
+from .agent_connection import AgentConnection
+from .call_record import CallRecord, Member
 
 logger = logging.getLogger(__name__)
 

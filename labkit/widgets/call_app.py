@@ -10,8 +10,8 @@ import traitlets
 
 from ..calling import Call, CallAgent, CallClient, CallState, LocalVideoStream, TokenCredential, ValueChanged
 from ..errors import LabkitError
-from ..service.client import request_token
-from ..service.end_reasons import CallEndReason
+from ..protocol.end_reasons import CallEndReason
+from ..protocol.signaling_client import request_token
 from .browser_media import BrowserMedia
 from .call_controls import CallControls
 from .device_picker import DevicePicker

@@ -12,7 +12,7 @@ import traitlets
 from ..calling import Call, CallAgent, LocalVideoStream
 from ..errors import ErrorCode, LabkitError
 from ..identity import is_acs_user_id
-from ..service.client import list_users
+from ..protocol.signaling_client import list_users
 from .copy_button import CopyButton
 from .error_bar import ErrorBar
 

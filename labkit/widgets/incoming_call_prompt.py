@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import traitlets
 
 from ..calling import Call, CallAgent, IncomingCall, IncomingCallEvent, LocalVideoStream, ValueChanged
-from ..service.end_reasons import CallEndReason
+from ..protocol.end_reasons import CallEndReason
 from .error_bar import ErrorBar
 
 

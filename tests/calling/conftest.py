@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from labkit import CallAgent, CallClient, DeviceManager, LocalVideoStream, TokenCredential
+from labkit.protocol.signaling_client import request_token
 from labkit.service import EmbeddedService
-from labkit.service.client import request_token
 
 
 @dataclass

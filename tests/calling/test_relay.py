@@ -15,8 +15,8 @@ import pytest
 from labkit import Call, CallClient, RelayConfiguration, request_token
 from labkit.cli import main as labkit_main
 from labkit.identity import LocalIdentityClient
+from labkit.protocol.messages import IceServer
 from labkit.service import EmbeddedService, start_service
-from labkit.service.protocol import IceServer
 
 from ..turn_server import RELAY_PORTS, turn_server
 from .conftest import Factory, eventually, frames_during

@@ -14,8 +14,8 @@ from aiortc import RTCPeerConnection
 from labkit import CallClient, CallState, ConnectionState, LocalVideoStream, TokenCredential, TokenError, request_token
 from labkit.errors import ErrorCode, LabkitError
 from labkit.identity import LocalIdentityClient
+from labkit.protocol.signaling_client import list_users
 from labkit.service import EmbeddedService
-from labkit.service.client import list_users
 
 from .conftest import Factory, engine_threads, eventually
 

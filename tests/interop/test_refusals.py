@@ -16,6 +16,7 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from labkit import CallState
+from labkit.media.ice import rtc_configuration
 from labkit.service import EmbeddedService
 
 from ..agent_socket import AgentSocket
@@ -23,7 +24,7 @@ from ..calling.conftest import Factory
 
 
 async def real_offer() -> str:
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(rtc_configuration())  # no STUN server, loopback candidates only
     pc.addTransceiver(AudioStreamTrack(), direction="sendrecv")
     pc.addTransceiver(VideoStreamTrack(), direction="sendrecv")
     await pc.setLocalDescription(await pc.createOffer())

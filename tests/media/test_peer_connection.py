@@ -7,6 +7,7 @@ import re
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
+from labkit.media.ice import rtc_configuration
 from labkit.media.peer_connection import PeerConnection
 from labkit.media.peer_link import PeerLink
 
@@ -17,7 +18,7 @@ def lines(sdp: str, prefix: str) -> list[str]:
 
 async def test_a_re_offer_keeps_the_peers_payload_types_and_extension_ids() -> None:
     """The peer offered first with numbers of its own (as Firefox and Chromium do)."""
-    peer = RTCPeerConnection()
+    peer = RTCPeerConnection(rtc_configuration())  # no STUN server, loopback candidates only
     for track in (AudioStreamTrack(), VideoStreamTrack()):  # Opus, VP8 and rtx only: 96, 97, 98
         PeerLink.prefer_codecs(peer.addTransceiver(track, direction="sendrecv"))
     await peer.setLocalDescription(await peer.createOffer())
@@ -28,7 +29,7 @@ async def test_a_re_offer_keeps_the_peers_payload_types_and_extension_ids() -> N
         renumbered = re.sub(rf"(?<=[ :]){old}(?=[ \r/])", new, renumbered)
         renumbered = renumbered.replace(f"apt={old}", f"apt={new}")
     renumbered = re.sub(r"a=extmap:(\d+)", lambda m: f"a=extmap:{int(m[1]) + 5}", renumbered)
-    ours = PeerConnection()
+    ours = PeerConnection(rtc_configuration())
     await ours.setRemoteDescription(RTCSessionDescription(renumbered, "offer"))
     for transceiver in ours.getTransceivers():
         transceiver.direction = "sendrecv"
@@ -42,7 +43,7 @@ async def test_a_re_offer_keeps_the_peers_payload_types_and_extension_ids() -> N
     ]
     assert not lines(again, "a=rtpmap:96 "), "aiortc's own numbers must not come back"
     assert [line.split(" ", 3)[3] for line in lines(again, "m=")] == ["111", "100 101"]
-    plain = RTCPeerConnection()  # what aiortc alone would re-offer
+    plain = RTCPeerConnection(rtc_configuration())  # what aiortc alone would re-offer
     await plain.setRemoteDescription(RTCSessionDescription(renumbered, "offer"))
     for transceiver in plain.getTransceivers():
         transceiver.direction = "sendrecv"

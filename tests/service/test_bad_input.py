@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from labkit.protocol.messages import HARD_FRAME_LIMIT_BYTES, MAX_MESSAGE_BYTES
 from labkit.service import EmbeddedService
-from labkit.service.protocol import HARD_FRAME_LIMIT_BYTES, MAX_MESSAGE_BYTES
 
 from ..agent_socket import AgentSocket, new_call_id
 from .test_call_routing import OFFER, ring

@@ -90,7 +90,7 @@ async def test_health_reports_version_agents_and_calls(service: EmbeddedService)
 
 
 async def test_users_lists_who_can_be_called(service: EmbeddedService) -> None:
-    from labkit.service.client import list_users
+    from labkit.protocol.signaling_client import list_users
 
     from ..agent_socket import AgentSocket
 
@@ -158,8 +158,8 @@ async def test_tokens_are_rate_limited_per_address() -> None:
 
 async def test_an_access_code_guards_tokens_and_the_user_list() -> None:
     from labkit.errors import ErrorCode
+    from labkit.protocol.signaling_client import list_users, request_token
     from labkit.service import start_service
-    from labkit.service.client import list_users, request_token
 
     svc = start_service(access_code="blue-42")
     try:

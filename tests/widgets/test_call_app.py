@@ -113,7 +113,7 @@ async def test_stats_panel_draws_plots_and_badges(people: Factory) -> None:
 
 
 def test_end_reasons_in_words() -> None:
-    from labkit.service import end_reasons
+    from labkit.protocol import end_reasons
 
     assert describe_end(end_reasons.DECLINED.with_message("Bob declined the call.")) == "Bob declined the call (603)"
     assert describe_end(end_reasons.ALL_DECLINED) == "Every callee declined the call (0/5003)"

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 
 from ..errors import ErrorCode, LabkitError, TokenError
-from .access import ACCESS_CODE_ENV, ACCESS_CODE_HEADER
-from .protocol import Error, Message, SignedIn, SignIn, parse_service_message
+from .access_code import ACCESS_CODE_ENV, ACCESS_CODE_HEADER
+from .messages import Error, Message, SignedIn, SignIn, parse_service_message
 
 logger = logging.getLogger(__name__)
 
