@@ -48,6 +48,7 @@ from .remote_participant import RemoteParticipant
 
 if TYPE_CHECKING:
     from .call_agent import CallAgent
+    from .device_manager import DeviceManager
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,11 @@ class Call(Emitter):
     @property
     def state(self) -> CallState:
         return self._state
+
+    @property
+    def device_manager(self) -> DeviceManager:
+        """The devices this call uses: its agent's (labkit)."""
+        return self._agent.device_manager
 
     @property
     def call_end_reason(self) -> CallEndReason | None:

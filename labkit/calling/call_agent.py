@@ -138,6 +138,11 @@ class CallAgent(Emitter):
         return self._identifier.id if self._identifier else ""
 
     @property
+    def device_manager(self) -> DeviceManager:
+        """The devices this agent's calls use (labkit; ACS: ``callClient.getDeviceManager()``)."""
+        return self._devices
+
+    @property
     def calls(self) -> tuple[Call, ...]:
         """Calls not yet disconnected. ACS: ``calls``."""
         return tuple(self._calls.values())

@@ -191,7 +191,7 @@ class UserFacingDiagnosticsFeature:
 
     def _evaluate_media(self) -> None:
         call, now = self.call, time.monotonic()
-        devices = call._agent._devices
+        devices = call.device_manager
         audio, video = call._audio_feed, call._video_feed
         self.media._set("no_microphone_devices_enumerated", not devices.has_microphones)
         self.media._set("no_speaker_devices_enumerated", not devices.has_speakers)

@@ -56,9 +56,9 @@ class CallApp(widgets.VBox):
             super().__init__([self.title, self.errors], **kwargs)
             return
         self.title.value = f"<h3>labkit · {html.escape(agent.display_name)}</h3>"
-        self.bridge = BrowserMedia(agent._devices)
+        self.bridge = BrowserMedia(agent.device_manager)
         self.bridge.observe(lambda change: change["new"] and self.errors.run(self._ask_permission()), "attached")
-        self.picker = DevicePicker(agent._devices, bridge=self.bridge)
+        self.picker = DevicePicker(agent.device_manager, bridge=self.bridge)
         self.dialer = Dialer(agent, camera=self._camera)
         self.prompt = IncomingCallPrompt(agent, camera=self._camera)
         self.setup_page = widgets.VBox([self.picker, self.dialer])

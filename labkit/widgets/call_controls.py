@@ -77,7 +77,7 @@ class CallControls(widgets.VBox):
         streams = self.call.local_video_streams
         if not streams:
             return
-        cameras = await self.call._agent._devices.get_cameras()
+        cameras = await self.call.device_manager.get_cameras()
         current = streams[0].source
         following = [c for c in cameras if c.id != current.id]
         if following:
@@ -145,7 +145,7 @@ class CallControls(widgets.VBox):
             self.errors.run(self.call.stop_video())
 
     async def _start_video(self) -> None:
-        cameras = await self.call._agent._devices.get_cameras()
+        cameras = await self.call.device_manager.get_cameras()
         await self.call.start_video(LocalVideoStream(cameras[0]))
 
     def _on_record(self, change: dict[str, Any]) -> None:

@@ -90,7 +90,7 @@ class Dialer(widgets.VBox):
         if self._camera is not None:
             stream: LocalVideoStream | None = self._camera()
             return stream
-        devices = self.agent._devices
+        devices = self.agent.device_manager
         cameras = await devices.get_cameras()
         if not cameras:
             raise LabkitError(ErrorCode.INVALID_MESSAGE, "There is no camera.", "Add one, or make an audio call.")

@@ -48,7 +48,10 @@ class IncomingCallPrompt(widgets.VBox):
             return None
         stream = None
         if video:
-            stream = self._camera() if self._camera else LocalVideoStream((await self.agent._devices.get_cameras())[0])
+            if self._camera:
+                stream = self._camera()
+            else:
+                stream = LocalVideoStream((await self.agent.device_manager.get_cameras())[0])
         call = await incoming.accept(video_options=stream)
         self.last_call = call
         self._show(False)
