@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from labkit.identity import LocalIdentityClient
+from labkit.media.ice import IceMode, set_ice_mode
 from labkit.service import EmbeddedService, ServiceLimits, start_service
 
 from .agent_socket import AgentSocket
+
+set_ice_mode(IceMode.LOOPBACK)  # every test keeps ICE on 127.0.0.1, raw aiortc peers included
 
 TEST_LIMITS = ServiceLimits(token_burst=100_000)
 """The defaults, but tests from one address may mint many tokens (tests of the token rate use the defaults)."""

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from .ice import apply_ice_mode
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -26,6 +28,7 @@ class MediaEngine:
     """An event loop on a daemon thread."""
 
     def __init__(self) -> None:
+        apply_ice_mode()  # loopback-only host candidates unless asked otherwise (labkit.media.ice)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
