@@ -42,6 +42,8 @@ from .identity import (
 )
 from .media.ice import IceMode, set_ice_mode
 from .protocol.signaling_client import list_users, request_token
+from .stats import diagnostics as _diagnostics  # noqa: F401  (registers Features.USER_FACING_DIAGNOSTICS)
+from .stats import media_stats_feature as _media_stats  # noqa: F401  (registers Features.MEDIA_STATS)
 
 if TYPE_CHECKING:
     from .service import EmbeddedService, RelayConfiguration, start_service

@@ -42,7 +42,7 @@ from ..protocol.messages import (
 )
 from ..states import CallDirection, CallState, ConnectionState, RemoteParticipantState
 from .events import CollectionUpdated, Emitter, ValueChanged
-from .features import Features, create_feature
+from .features import CallFeature, Features, create_feature
 from .local_video_stream import LocalVideoStream
 from .remote_participant import RemoteParticipant
 
@@ -123,7 +123,7 @@ class Call(Emitter):
         self._ticker: asyncio.Task[None] | None = None
         self.media_events: list[tuple[float, str]] = []
         """(time.monotonic(), label) of each mute, video on/off, hold/resume, camera switch, join and leave (labkit)."""
-        self._features: dict[Features, object] = {}
+        self._features: dict[Features, CallFeature] = {}
         self._media_failure: asyncio.Future[None] | None = None
         self._audio_taps: list[Callable[[str, AudioFrame], None]] = []
         """Given every remote audio frame with its sender's user id (a call recording)."""
@@ -241,12 +241,9 @@ class Call(Emitter):
             self._features[feature] = create_feature(feature, self)
         return self._features[feature]
 
-    def _tell_features(self, hook: str) -> None:
-        """Call ``hook()`` on every feature made so far that has it (engine thread)."""
-        for feature in list(self._features.values()):
-            method = getattr(feature, hook, None)
-            if method is not None:
-                method()
+    def _features_made(self) -> list[CallFeature]:
+        """The features made so far, to tell them of the call's events (engine thread)."""
+        return list(self._features.values())
 
     def _mark(self, label: str) -> None:
         self.media_events.append((time.monotonic(), label))
@@ -485,7 +482,8 @@ class Call(Emitter):
             self._video_stream.off_switch(self._on_camera_switch)
             self._video_stream.unsubscribe(self._video_proxy)
             self._video_proxy = None
-        self._tell_features("_on_call_ended")
+        for feature in self._features_made():
+            feature.on_call_ended()
         if participants:
             self._emit("remote_participants_updated", CollectionUpdated(removed=tuple(participants)))
         previous, self._state = self._state, CallState.DISCONNECTED
@@ -624,7 +622,8 @@ class Call(Emitter):
         self._mark(f"{participant.display_name or 'someone'} joined")
         self._emit("remote_participants_updated", CollectionUpdated(added=(participant,)))
         self._update_ringing()
-        self._tell_features("_on_participants_changed")
+        for feature in self._features_made():
+            feature.on_participants_changed()
 
     def _on_participant_updated(self, wire: Participant) -> None:
         participant = self._participants.get(wire.user_id)
@@ -637,7 +636,8 @@ class Call(Emitter):
             self._mark(f"{participant.display_name} {'holds' if participant.is_on_hold else 'resumes'}")
         self._update_ringing()
         self._update_hold_state()
-        self._tell_features("_on_participants_changed")
+        for feature in self._features_made():
+            feature.on_participants_changed()
 
     def _update_ringing(self) -> None:
         if self._state is CallState.CONNECTING and any(
@@ -656,7 +656,8 @@ class Call(Emitter):
             await participant.leave(reason)
             self._emit("remote_participants_updated", CollectionUpdated(removed=(participant,)))
         self._update_hold_state()
-        self._tell_features("_on_participants_changed")
+        for feature in self._features_made():
+            feature.on_participants_changed()
 
     async def _on_signal(self, signal: Signal) -> None:
         sender = signal.from_

@@ -21,6 +21,7 @@ from ..media.webm_recorder import Tile, WebmRecorder
 from ..protocol.messages import UpdateState
 from ..states import CallState, RemoteParticipantState
 from .events import Emitter, ValueChanged
+from .features import Features, register_feature
 
 if TYPE_CHECKING:
     from .call import Call
@@ -128,13 +129,15 @@ class RecordingCallFeature(Emitter):
             call._audio_feed.taps.remove(self._on_local_audio)
         return recorder
 
-    def _on_call_ended(self) -> None:
+    def on_call_ended(self) -> None:
+        """The call ended: finish the file (CallFeature hook)."""
         recorder = self._detach()
         if recorder is not None:
             recorder.stop()  # finishes the file: a moment's encoder flush
         self._refresh()
 
-    def _on_participants_changed(self) -> None:
+    def on_participants_changed(self) -> None:
+        """Someone started or stopped recording, or left (CallFeature hook)."""
         self._refresh()
 
     def _refresh(self) -> None:
@@ -171,3 +174,6 @@ class RecordingCallFeature(Emitter):
         own = feed.latest if feed is not None and call.is_local_video_started and not call.is_on_hold else None
         tiles.append(Tile(f"{call._agent.display_name} (you)", own))
         return tiles
+
+
+register_feature(Features.RECORDING, RecordingCallFeature)

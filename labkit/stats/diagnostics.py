@@ -31,6 +31,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Literal
 
 from ..calling.events import Emitter, EventDispatcher
+from ..calling.features import Features, register_feature
 from ..states import CallState, ConnectionState
 from .collector import MediaStatsCollector, MediaStatsReport, MediaStatsSample
 
@@ -146,7 +147,11 @@ class UserFacingDiagnosticsFeature:
     async def dispose(self) -> None:
         await self._collector.dispose()
 
-    def _on_call_ended(self) -> None:
+    def on_participants_changed(self) -> None:
+        """Nothing to do: each evaluation sees the participants anew (CallFeature hook)."""
+
+    def on_call_ended(self) -> None:
+        """Stop evaluating (CallFeature hook)."""
         self._collector._on_call_ended()
 
     # --- engine side ----------------------------------------------------------------------
@@ -221,3 +226,6 @@ class UserFacingDiagnosticsFeature:
 
 def _stale(last: float | None, now: float) -> bool:
     return last is not None and now - last > STALL_SECONDS
+
+
+register_feature(Features.USER_FACING_DIAGNOSTICS, UserFacingDiagnosticsFeature)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..calling.features import Features, register_feature
 from .collector import MediaStatsCollector
 
 if TYPE_CHECKING:
@@ -23,6 +24,13 @@ class MediaStatsFeature:
         self.collectors.append(collector)
         return collector
 
-    def _on_call_ended(self) -> None:
+    def on_participants_changed(self) -> None:
+        """Nothing to do: the collectors find the participants at each sample (CallFeature hook)."""
+
+    def on_call_ended(self) -> None:
+        """Take a last sample and stop every collector (CallFeature hook)."""
         for collector in self.collectors:
             collector._on_call_ended()
+
+
+register_feature(Features.MEDIA_STATS, MediaStatsFeature)
