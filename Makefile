@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 FIREFOX_DRIVER := tests/interop/firefox
 NODE_INSTALLED := $(FIREFOX_DRIVER)/node_modules/.installed
 
-.PHONY: all install system-deps demo test lint typecheck pytest lab bench format clean
+.PHONY: all install system-deps demo test test-fast lint typecheck pytest lab bench format clean
 
 all: test
 
@@ -38,6 +38,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check labkit tests benchmarks
 	$(BIN)/ruff format --check labkit tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy
@@ -46,6 +47,10 @@ pytest: install $(NODE_INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# the fast layer alone: no service, no browser, no network (tests/unit), in seconds
+test-fast: install
+	$(BIN)/pytest tests/unit -q
 
 format: install
 	$(BIN)/ruff format labkit tests benchmarks
@@ -63,6 +68,7 @@ bench: install $(NODE_INSTALLED)
 	$(BIN)/python benchmarks/bench_browser.py
 	$(BIN)/python benchmarks/bench_hostile.py
 	$(BIN)/python benchmarks/bench_interop.py
+	$(BIN)/python benchmarks/bench_inspector.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache $(FIREFOX_DRIVER)/node_modules

@@ -12,24 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import time
 
-from video_call import one_to_one_video_call
+from video_call import one_to_one_video_call, window
 
 from labkit.calling import Features
-
-
-def cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-async def window(seconds: float) -> float:
-    cpu, wall = cpu_seconds(), time.perf_counter()
-    await asyncio.sleep(seconds)
-    return (cpu_seconds() - cpu) / (time.perf_counter() - wall)
 
 
 async def main(seconds: float, rounds: int) -> None:

@@ -1,8 +1,10 @@
-"""The call the CPU benchmarks measure: a 1:1 video call at 640x480@30, both ends in this process."""
+"""The call the CPU benchmarks measure (a 1:1 video call at 640x480@30, both ends in this process), and how."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,3 +29,16 @@ async def one_to_one_video_call(ramp_up: float = 2.0) -> AsyncIterator[Call]:
         for client in clients:
             await client.dispose()
         service.stop()
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time so far (user and system), every thread included."""
+    times = os.times()
+    return times.user + times.system
+
+
+async def window(seconds: float) -> float:
+    """The process's CPU share (of one core) over the next ``seconds``."""
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return (cpu_seconds() - cpu) / (time.perf_counter() - wall)

@@ -32,6 +32,7 @@ from .calling import (
     VideoStreamRenderer,
     VideoStreamRendererView,
 )
+from .calling.call_client import use_default_endpoint as _use_default_endpoint
 from .errors import ErrorCode, LabkitError, TokenError
 from .identity import (
     AccessToken,
@@ -40,7 +41,9 @@ from .identity import (
     TokenScope,
     create_identity_client,
 )
+from .inspector import inspector_feature as _inspector  # noqa: F401  (registers Features.INSPECTOR)
 from .media.ice import IceMode, set_ice_mode
+from .network_lab import network_lab_feature as _network_lab  # noqa: F401  (registers Features.NETWORK_LAB)
 from .protocol.signaling_client import list_users, request_token
 from .stats import diagnostics as _diagnostics  # noqa: F401  (registers Features.USER_FACING_DIAGNOSTICS)
 from .stats import media_stats_feature as _media_stats  # noqa: F401  (registers Features.MEDIA_STATS)
@@ -50,6 +53,16 @@ if TYPE_CHECKING:
     from .widgets import CallApp
 
 _FROM_SERVICE = ("EmbeddedService", "RelayConfiguration", "start_service")
+
+
+def _embedded_service_url() -> str:
+    """A ``CallClient`` given no endpoint uses the process-wide embedded service (started on first use)."""
+    from .service import default_service  # the server loads only when a call client needs it
+
+    return default_service().url
+
+
+_use_default_endpoint(_embedded_service_url)
 
 
 def __getattr__(name: str) -> object:

@@ -5,11 +5,14 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from labkit import CallClient, TokenCredential
 from labkit.identity import LocalIdentityClient
 from labkit.media.ice import IceMode, set_ice_mode
+from labkit.protocol.signaling_client import request_token
 from labkit.service import EmbeddedService, ServiceLimits, start_service
 
 from .agent_socket import AgentSocket
+from .helpers import Factory, Person
 
 set_ice_mode(IceMode.LOOPBACK)  # every test keeps ICE on 127.0.0.1, raw aiortc peers included
 
@@ -52,3 +55,21 @@ async def carol(service: EmbeddedService) -> AsyncIterator[AgentSocket]:
     agent = await AgentSocket.signed_in(service.url, "Carol")
     yield agent
     await agent.close()
+
+
+@pytest.fixture
+async def people(service: EmbeddedService) -> AsyncIterator[Factory]:
+    """Make signed-in people on the test's service; all are disposed after the test."""
+    made: list[Person] = []
+
+    async def make(name: str, **agent_options: object) -> Person:
+        token, _ = await request_token(service.url, name.lower())
+        client = CallClient(service.url)
+        agent = await client.create_call_agent(TokenCredential(token), name, **agent_options)  # type: ignore[arg-type]
+        person = Person(name, client, agent, await client.get_device_manager())
+        made.append(person)
+        return person
+
+    yield make
+    for person in made:
+        await person.client.dispose()

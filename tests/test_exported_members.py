@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
+
+import labkit
 
 PUBLIC = {
     "labkit": [
@@ -19,7 +22,8 @@ PUBLIC = {
     ],
     "labkit.calling": [
         "AudioDeviceInfo", "AudioDeviceType", "AudioOptions", "Call", "CallAgent", "CallClient",
-        "CallDirection", "CallEndReason", "CallState", "CallerInfo", "CollectionUpdated", "ConnectionState",
+        "CallDirection", "CallEndReason",
+        "CallMedia", "CallState", "CallerInfo", "CollectionUpdated", "ConnectionState",
         "DeviceAccess", "DeviceManager", "Features", "IncomingCall", "IncomingCallEvent", "LocalVideoStream",
         "MAX_MESH_PEERS", "MediaStreamType", "RecordingCallFeature", "RemoteParticipant",
         "RemoteParticipantState", "RemoteVideoStream", "TokenCredential", "ValueChanged", "VideoDeviceInfo",
@@ -35,3 +39,32 @@ def test_the_public_names_are_exactly_these(module: str) -> None:
     assert sorted(exported.__all__) == sorted(PUBLIC[module])
     for name in exported.__all__:
         assert getattr(exported, name) is not None, f"{module}.{name} does not resolve"
+
+
+def test_a_misspelled_event_name_fails_the_type_check(tmp_path: Path) -> None:
+    """Event names are ``Literal``s (as in livekit's ``rtc``): mypy rejects one that does not exist."""
+    from mypy import api
+
+    snippet = tmp_path / "events_snippet.py"
+    snippet.write_text(
+        "from labkit import Call\n\n\n"
+        "def watch(call: Call) -> None:\n"
+        '    call.on("state_changed", print)\n'
+        '    call.on("state_changd", print)\n'
+    )
+    out, _, status = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(snippet)])
+    assert status == 1, out
+    assert 'events_snippet.py:6: error: Argument 1 to "on" of "Emitter" has incompatible type' in out
+    assert "events_snippet.py:5" not in out
+
+
+def test_each_emitter_lists_the_events_of_its_literal() -> None:
+    from typing import get_args
+
+    from labkit.calling.call import CallEventName
+    from labkit.calling.remote_participant import RemoteParticipantEventName
+
+    assert get_args(CallEventName) == labkit.Call.EVENTS
+    assert get_args(RemoteParticipantEventName) == labkit.RemoteParticipant.EVENTS
+    with pytest.raises(ValueError, match="Call has no event 'state_changd'; its events are: state_changed"):
+        labkit.Call.on(object.__new__(labkit.Call), "state_changd", print)  # type: ignore[arg-type]

@@ -10,13 +10,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from labkit import Call
+
+from .helpers import free_port, stop_process
+
 RELAY_PORTS = (49160, 49300)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))
-        return int(udp.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -24,7 +22,7 @@ def turn_server(secret: str, folder: Path) -> Iterator[str]:
     """coturn with the TURN REST API (``use-auth-secret``); yields its ``turn:`` URL."""
     binary = shutil.which("turnserver")
     assert binary is not None, "coturn is missing: make test installs it (.ci/debian-packages.txt)"
-    port = _free_port()
+    port = free_port()
     log = folder / "turnserver.log"
     command = [
         binary,
@@ -56,9 +54,17 @@ def turn_server(secret: str, folder: Path) -> Iterator[str]:
             time.sleep(0.05)
         yield f"turn:127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 5)
+
+
+def relayed(call: Call) -> list[tuple[str, bool]]:
+    """For each pair the call's ICE chose: the local candidate's type, and whether the far
+    end is an address coturn allocated (a port in its relay range, after it checked the
+    credential's HMAC)."""
+    pairs = []
+    for link in call.media.links.values():
+        selected = link.selected_candidate_pair()
+        if selected is not None:
+            local, remote = selected
+            pairs.append((local.type, RELAY_PORTS[0] <= remote.port <= RELAY_PORTS[1]))
+    return pairs

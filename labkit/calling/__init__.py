@@ -5,12 +5,14 @@ from __future__ import annotations
 from ..media.devices import AudioDeviceInfo, AudioDeviceType, VideoDeviceInfo, VideoDeviceType
 from ..protocol.end_reasons import CallEndReason
 from ..states import CallDirection, CallState, ConnectionState, MediaStreamType, RemoteParticipantState
-from .call import MAX_MESH_PEERS, Call
+from .call import Call
 from .call_agent import CallAgent, IncomingCallEvent
 from .call_client import CallClient
+from .call_media import CallMedia
 from .call_options import AudioOptions, VideoOptions
+from .call_session import MAX_MESH_PEERS
 from .device_manager import DeviceAccess, DeviceManager
-from .events import CollectionUpdated, ValueChanged
+from .event_emitter import CollectionUpdated, ValueChanged
 from .features import Features
 from .incoming_call import CallerInfo, IncomingCall
 from .local_video_stream import LocalVideoStream
@@ -30,6 +32,7 @@ __all__ = [
     "CallClient",
     "CallDirection",
     "CallEndReason",
+    "CallMedia",
     "CallState",
     "CallerInfo",
     "CollectionUpdated",

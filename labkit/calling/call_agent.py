@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aiortc import RTCConfiguration, RTCIceServer
 
+from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import ArgumentError, ErrorCode, LabkitError, TokenError
 from ..identity import CommunicationUserIdentifier
-from ..media.engine import MediaEngine
+from ..media.engine import MediaEngine, log_failure
 from ..media.ice import rtc_configuration
-from ..media.speaker import Speaker
 from ..protocol import end_reasons
 from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import (
@@ -26,39 +26,38 @@ from ..protocol.messages import (
     CallEnded,
     Message,
     RefreshToken,
+    Reject,
     Ringing,
-    UpdateState,
     checked_ring_timeout,
-    checked_user_id,
 )
 from ..protocol.messages import (
     IncomingCall as IncomingCallMessage,
 )
 from ..protocol.signaling_client import SignalingClient
 from ..states import CallDirection, ConnectionState
-from .call import Call, log_failure
-from .call_options import AudioOptions, VideoOptions, audio_options, video_options
+from . import call_messages
+from .call import Call
+from .call_host import CallHost
+from .call_options import AudioOptions, Participant, VideoOptions, audio_options, user_id_of, video_options
+from .call_session import CallSession
 from .device_manager import DeviceManager
-from .events import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
+from .event_emitter import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
 from .incoming_call import IncomingCall
 from .local_video_stream import LocalVideoStream
 from .token_credential import TokenCredential
+from .token_keeper import TokenKeeper
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
 logger = logging.getLogger(__name__)
 
-TOKEN_RETRY_SECONDS = 5.0
-"""How soon a failed token refresh is tried again."""
 RECONNECT_FIRST_DELAY = 0.25
 RECONNECT_MAX_DELAY = 4.0
 """Reconnecting waits 0.25 s, then twice as long each time, up to this."""
 RECONNECT_GIVE_UP = 120.0
 """Seconds without the service after which the calls that went on without it end (410/3100);
 the agent itself keeps trying, every ``RECONNECT_MAX_DELAY`` seconds, until it is disposed."""
-
-Participant = CommunicationUserIdentifier | str | dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,30 +67,16 @@ class IncomingCallEvent:
     incoming_call: IncomingCall
 
 
-def user_id_of(participant: Participant) -> str:
-    """A user id from an identifier, a string or ACS's ``{"communicationUserId": ...}``; ``ArgumentError`` if none."""
-    if isinstance(participant, CommunicationUserIdentifier):
-        return checked_user_id(participant.id)
-    if isinstance(participant, dict):
-        value = next(
-            (participant[k] for k in ("communicationUserId", "communication_user_id", "id") if k in participant), None
-        )
-        if value is None:
-            raise ArgumentError(
-                f"Cannot tell the user id of {str(participant)[:80]}.", "Use {'communicationUserId': '8:acs:...'}."
-            )
-        return checked_user_id(value)
-    return checked_user_id(participant)
+CallAgentEventName = Literal["incoming_call", "calls_updated", "connection_state_changed"]
+"""The events of ``CallAgent``."""
 
 
-class CallAgent(Emitter):
+class CallAgent(Emitter[CallAgentEventName]):
     """Makes calls (``start_call``, ``join``) and receives them (the ``incoming_call`` event).
 
     Events: ``incoming_call`` (``IncomingCallEvent``), ``calls_updated``
     (``CollectionUpdated`` of calls) and ``connection_state_changed`` (``ValueChanged``).
     """
-
-    EVENTS = ("incoming_call", "calls_updated", "connection_state_changed")
 
     def __init__(
         self,
@@ -104,24 +89,34 @@ class CallAgent(Emitter):
         rtc_configuration: RTCConfiguration,
         ring_timeout: float,
         service_ice_servers: bool = True,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__(dispatcher)
         self._engine = engine
         self._devices = devices
         self._credential = credential
-        self._rtc_configuration = rtc_configuration
         self._service_ice_servers = service_ice_servers
         """Use the STUN and TURN servers the service gives at sign-in (unless the client was given some)."""
-        self._token_keeper: asyncio.Task[None] | None = None
-        self._ring_timeout = checked_ring_timeout(ring_timeout)
+        self._token_keeper = TokenKeeper(credential, clock, self._send_token, display_name)
         self.endpoint = endpoint
-        self.display_name = display_name
-        self._identifier: CommunicationUserIdentifier | None = None
         self._signaling = SignalingClient(endpoint, on_message=self._on_message, on_close=self._on_close)
-        self._calls: dict[str, Call] = {}
+        self._host = CallHost(
+            engine,
+            dispatcher,
+            devices,
+            credential,
+            self._signaling,
+            rtc_configuration,
+            checked_ring_timeout(ring_timeout),
+            display_name=display_name,
+            clock=clock,
+            on_call_ended=self._forget,
+        )
+        self._identifier: CommunicationUserIdentifier | None = None
+        self._calls: dict[str, CallSession] = {}
         self._incoming: dict[str, IncomingCall] = {}
+        self._invitations: dict[str, list[tuple[float, Literal["sent", "received"], Message]]] = {}
         self._handed_out: weakref.WeakSet[IncomingCall] = weakref.WeakSet()
-        self._connection_state = ConnectionState.DISCONNECTED
         self._reconnecting: asyncio.Task[None] | None = None
         self._disposed = False
         self._mic_listener = devices.on("selected_microphone_changed", self._on_microphone_changed)
@@ -143,22 +138,32 @@ class CallAgent(Emitter):
         return self._devices
 
     @property
+    def display_name(self) -> str:
+        """The name the others see (the service's, once signed in)."""
+        return self._host.display_name
+
+    @property
     def calls(self) -> tuple[Call, ...]:
         """Calls not yet disconnected. ACS: ``calls``."""
-        return tuple(self._calls.values())
+        return tuple(session.call for session in self._calls.values())
 
     @property
     def ring_timeout(self) -> float:
         """Seconds this agent's outgoing calls ring before they end with 408 (above 0, at most 600)."""
-        return self._ring_timeout
+        return self._host.ring_timeout
 
     @ring_timeout.setter
     def ring_timeout(self, seconds: float) -> None:
-        self._ring_timeout = checked_ring_timeout(seconds)
+        self._host.ring_timeout = checked_ring_timeout(seconds)
+
+    @property
+    def rtc_configuration(self) -> RTCConfiguration:
+        """The ICE servers and policy this agent's calls use (from the service at sign-in, or the client's)."""
+        return self._host.rtc_configuration
 
     @property
     def connection_state(self) -> ConnectionState:
-        return self._connection_state
+        return self._host.connection_state
 
     # --- ACS methods ----------------------------------------------------------------------
 
@@ -231,106 +236,103 @@ class CallAgent(Emitter):
         if self._disposed:
             raise LabkitError(ErrorCode.NOT_SIGNED_IN, "This call agent has been disposed.", "Create a new one.")
         self._dispatcher.bind()
-        streams = video_options(video).local_video_streams
         call_id = group_id or str(uuid.uuid4())
-        call = Call(
-            self,
-            call_id,
-            CallDirection.OUTGOING,
-            muted=audio_options(audio).muted,
-            video=streams[0] if streams else None,
-        )
-        self._track(call)
-        work = self._engine.submit(call._start_outgoing(user_ids, group_id=group_id))
+        session = self._new_session(call_id, CallDirection.OUTGOING, audio, video)
+        work = self._engine.submit(session.start_outgoing(user_ids, group_id=group_id))
         work.add_done_callback(log_failure(f"starting call {call_id[:8]}"))
-        return call
+        return session.call
+
+    async def _accept(
+        self,
+        incoming: IncomingCall,
+        audio: AudioOptions | dict[str, Any] | None,
+        video: VideoOptions | LocalVideoStream | dict[str, Any] | None,
+    ) -> Call:
+        """Answer ``incoming``: the agent alone makes calls (``IncomingCall.accept`` asks it to)."""
+        session = self._new_session(incoming.id, CallDirection.INCOMING, audio, video)
+        for at, direction, message in self._invitations.pop(incoming.id, []):
+            session.note(direction, message, at)  # the call's signaling began with the invitation
+        await self._run(session.accept())
+        return session.call
+
+    def _new_session(
+        self,
+        call_id: str,
+        direction: CallDirection,
+        audio: AudioOptions | dict[str, Any] | None,
+        video: VideoOptions | LocalVideoStream | dict[str, Any] | None,
+    ) -> CallSession:
+        streams = video_options(video).local_video_streams
+        muted = audio_options(audio).muted
+        session = CallSession(self._host, call_id, direction, muted=muted, video=streams[0] if streams else None)
+        self._track(session)
+        return session
+
+    async def _reject(self, incoming: IncomingCall) -> None:
+        await self._run(self._host.send(Reject(call_id=incoming.id)))
 
     async def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         self._dispatcher.bind()
         return await self._engine.run(coro)
 
     async def _connect(self) -> None:
-        token = await self._credential.get_token()
-        signed_in = await self._signaling.connect(token, self.display_name)
+        host = self._host
+        token = await self._credential.get_token(now=host.clock.now())
+        signed_in = await self._signaling.connect(token, host.display_name)
         if self._service_ice_servers:  # fresh TURN credentials at every sign-in
             servers = [RTCIceServer(s.urls, s.username, s.credential) for s in signed_in.ice_servers]
-            self._rtc_configuration = rtc_configuration(servers, signed_in.ice_transport_policy)
+            host.rtc_configuration = rtc_configuration(servers, signed_in.ice_transport_policy)
         self._identifier = CommunicationUserIdentifier(signed_in.user_id)
-        self.display_name = signed_in.display_name
+        host.user_id = signed_in.user_id
+        host.display_name = signed_in.display_name
         self._set_connection_state(ConnectionState.CONNECTED)
-        if self._credential.can_refresh:
-            self._token_keeper = asyncio.ensure_future(self._keep_token_fresh())
-
-    async def _keep_token_fresh(self) -> None:
-        """Give the service a fresh token before the current one expires (engine thread)."""
-        credential = self._credential
-        while credential.can_refresh and (expires := credential.expires_on) is not None:
-            await asyncio.sleep(max(0.0, (expires - datetime.now(UTC) - credential.refresh_before).total_seconds()))
-            try:
-                token = await credential.get_token()
-                renewed = credential.expires_on
-                if renewed is None or renewed <= expires:
-                    raise ValueError("the refresher gave a token that expires no later than the one before")
-                await self._request(RefreshToken(token=token))
-                logger.info("%s: token refreshed; it now expires at %s", self.display_name, renewed.isoformat())
-            except Exception as error:  # a refresher that fails must not end the agent; it retries
-                logger.warning("%s: the token could not be refreshed (%s); trying again soon", self.display_name, error)
-                await asyncio.sleep(TOKEN_RETRY_SECONDS)
+        self._token_keeper.start()
 
     async def _request(self, message: Message) -> Message:
-        return await self._signaling.request(message)
+        return await self._host.request(message)
 
-    async def _send(self, message: object) -> None:
-        assert isinstance(message, Message)
-        if not self._signaling.is_connected:
-            if isinstance(message, UpdateState):
-                return  # the rejoin after reconnecting carries the call's state
-            raise LabkitError(
-                ErrorCode.SERVICE_UNREACHABLE,
-                "The connection to the labkit service is down; labkit is reconnecting.",
-                "Calls that were connected go on; try this again in a moment.",
-            )
-        await self._signaling.send(message)
+    async def _send_token(self, token: str) -> None:
+        await self._request(RefreshToken(token=token))
 
-    def _track(self, call: Call) -> None:
-        self._calls[call.id] = call
-        self._emit("calls_updated", CollectionUpdated(added=(call,)))
+    def _track(self, session: CallSession) -> None:
+        self._calls[session.id] = session
+        self.emit("calls_updated", CollectionUpdated(added=(session.call,)))
 
-    def _forget(self, call: Call) -> None:
-        if self._calls.get(call.id) is call:
-            del self._calls[call.id]
-            self._emit("calls_updated", CollectionUpdated(removed=(call,)))
-
-    def _current_speaker(self) -> Speaker:
-        return self._devices.speaker_output()
-
-    def _speaker_forget(self, source: str) -> None:
-        self._devices.speaker_output().forget(source)
+    def _forget(self, call_id: str) -> None:
+        session = self._calls.pop(call_id, None)
+        if session is not None:
+            self.emit("calls_updated", CollectionUpdated(removed=(session.call,)))
 
     def _on_microphone_changed(self, _: object) -> None:
-        for call in list(self._calls.values()):
-            self._engine.call_soon(call._switch_microphone)
+        for session in list(self._calls.values()):
+            self._engine.call_soon(session.mesh.switch_microphone)
 
     async def _on_message(self, message: Message) -> None:
         if isinstance(message, IncomingCallMessage):
-            incoming = IncomingCall(self, message)
+            incoming = IncomingCall(self._host.dispatcher, message, self._accept, self._reject)
             self._incoming[message.call_id] = incoming
+            ringing = Ringing(call_id=message.call_id)
+            self._invitations[message.call_id] = [
+                (time.monotonic(), "received", message),
+                (time.monotonic(), "sent", ringing),
+            ]
             with contextlib.suppress(LabkitError, ConnectionError):
-                await self._signaling.send(Ringing(call_id=message.call_id))
-            self._emit("incoming_call", IncomingCallEvent(incoming))
+                await self._signaling.send(ringing)
+            self.emit("incoming_call", IncomingCallEvent(incoming))
             return
         call_id = getattr(message, "call_id", None)
         if call_id is None:
             return
-        call = self._calls.get(call_id)
-        if call is not None:
-            await call._on_message(message)
+        session = self._calls.get(call_id)
+        if session is not None:
+            await call_messages.on_message(session, message)
         elif isinstance(message, CallEnded):
             pending = self._incoming.pop(call_id, None)
             if pending is not None:
                 pending.end(message.reason.to_reason())
         if isinstance(message, CallEnded):
             self._incoming.pop(call_id, None)
+            self._invitations.pop(call_id, None)
 
     async def _on_close(self, code: int | None) -> None:
         """The signaling connection closed: calls whose media is up go on while the agent reconnects.
@@ -340,7 +342,7 @@ class CallAgent(Emitter):
         refused or revoked token, or a sign-in elsewhere).
         """
         self._set_connection_state(ConnectionState.DISCONNECTED)
-        await self._stop_token_keeper()
+        await self._token_keeper.stop()
         if self._disposed or (self._reconnecting is not None and not self._reconnecting.done()):
             return  # disposed, or a reconnection attempt that failed: the reconnect loop goes on
         final = code in FINAL_CLOSE_CODES
@@ -350,9 +352,10 @@ class CallAgent(Emitter):
         for incoming in list(self._incoming.values()):
             incoming.end(end_reasons.NETWORK)
         self._incoming.clear()
-        for call in list(self._calls.values()):
-            if final or not call.is_established:
-                await call._finish(end_reasons.NETWORK)
+        self._invitations.clear()
+        for session in list(self._calls.values()):
+            if final or not session.is_established:
+                await session.finish(end_reasons.NETWORK)
         if not final:
             self._reconnecting = asyncio.ensure_future(self._reconnect())
 
@@ -365,6 +368,7 @@ class CallAgent(Emitter):
             await asyncio.sleep(delay)
             await self._signaling.close()
             self._signaling = SignalingClient(self.endpoint, on_message=self._on_message, on_close=self._on_close)
+            self._host.transport = self._signaling
             try:
                 await self._connect()
             except TokenError as refused:  # the service no longer takes the token: nothing to rejoin with
@@ -384,34 +388,28 @@ class CallAgent(Emitter):
             logger.info(
                 "%s: reconnected to the labkit service; rejoining %d calls", self.display_name, len(self._calls)
             )
-            for call in list(self._calls.values()):
-                await call._rejoin()
+            for session in list(self._calls.values()):
+                await session.rejoin()
             return
 
     async def _end_calls(self, reason: CallEndReason) -> None:
-        for call in list(self._calls.values()):
-            await call._finish(reason)
-
-    async def _stop_token_keeper(self) -> None:
-        task, self._token_keeper = self._token_keeper, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for session in list(self._calls.values()):
+            await session.finish(reason)
 
     async def _dispose(self) -> None:
         if self._reconnecting is not None:
             self._reconnecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconnecting
-        await self._stop_token_keeper()
-        await asyncio.gather(*(call._hang_up(False) for call in list(self._calls.values())), return_exceptions=True)
+        await self._token_keeper.stop()
+        sessions = list(self._calls.values())
+        await asyncio.gather(*(session.hang_up(False) for session in sessions), return_exceptions=True)
         await self._signaling.close()
 
     def _set_connection_state(self, state: ConnectionState) -> None:
-        if state is not self._connection_state:
-            previous, self._connection_state = self._connection_state, state
-            self._emit("connection_state_changed", ValueChanged(state, previous))
+        if state is not self._host.connection_state:
+            previous, self._host.connection_state = self._host.connection_state, state
+            self.emit("connection_state_changed", ValueChanged(state, previous))
 
     def __repr__(self) -> str:
-        return f"CallAgent({self.display_name!r}, {self._connection_state.value})"
+        return f"CallAgent({self.display_name!r}, {self._host.connection_state.value})"

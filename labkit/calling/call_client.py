@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiortc import RTCIceServer
 
-from ..errors import LabkitError
+from ..errors import ErrorCode, LabkitError
 from ..media import engine as media_engine
 from ..media.ice import rtc_configuration
 from ..protocol.messages import checked_display_name, checked_ring_timeout
 from .call_agent import CallAgent
 from .device_manager import DeviceManager
-from .events import EventDispatcher
+from .event_emitter import EventDispatcher
 from .token_credential import TokenCredential
 
 ENDPOINT_ENV = "LABKIT_ENDPOINT"
 DEFAULT_RING_TIMEOUT = 30.0
+
+_default_endpoint: Callable[[], str] | None = None
+
+
+def use_default_endpoint(provider: Callable[[], str] | None) -> None:
+    """Where a ``CallClient`` given no endpoint signs in: ``import labkit`` makes it the embedded service.
+
+    The calling layer never imports the server; the package root wires the two together.
+    """
+    global _default_endpoint
+    _default_endpoint = provider
 
 
 class CallClient:
@@ -42,9 +53,13 @@ class CallClient:
     def endpoint(self) -> str:
         """The service this client's agents sign in to (the embedded one is started on first use)."""
         if self._endpoint is None:
-            from ..service import default_service  # the server loads only when a call client needs it
-
-            self._endpoint = default_service().url
+            if _default_endpoint is None:
+                raise LabkitError(
+                    ErrorCode.NOT_SIGNED_IN,
+                    "This CallClient has no service endpoint.",
+                    f"Give one (CallClient('http://host:port')) or set ${ENDPOINT_ENV}.",
+                )
+            self._endpoint = _default_endpoint()
         return self._endpoint
 
     async def create_call_agent(
@@ -76,7 +91,8 @@ class CallClient:
             ring_timeout,
             service_ice_servers=not self._ice_servers,
         )
-        await self._engine.run(agent._connect())
+        # the client signs its agents in (ACS: createCallAgent); users never call it
+        await self._engine.run(agent._connect())  # noqa: SLF001
         self._device_manager.set_owner(agent.display_name)
         self._agents.append(agent)
         return agent
@@ -105,6 +121,4 @@ class CallClient:
 
     def _check_open(self) -> None:
         if self._disposed:
-            from ..errors import ErrorCode
-
             raise LabkitError(ErrorCode.NOT_SIGNED_IN, "This CallClient has been disposed.", "Create a new one.")

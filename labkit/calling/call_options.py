@@ -1,4 +1,4 @@
-"""Options for starting, joining and accepting calls. ACS: ``AudioOptions``, ``VideoOptions``."""
+"""Options for starting, joining and accepting calls. ACS: ``AudioOptions``, ``VideoOptions``, and who to call."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ArgumentError
+from ..identity import CommunicationUserIdentifier
+from ..protocol.messages import checked_user_id
 from .local_video_stream import LocalVideoStream
+
+Participant = CommunicationUserIdentifier | str | dict[str, str]
+"""Who to call: an identifier, a user id, or ACS's ``{"communicationUserId": ...}``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +47,19 @@ def video_options(value: VideoOptions | LocalVideoStream | dict[str, Any] | None
         return VideoOptions((value,))
     streams = value.get("local_video_streams", value.get("localVideoStreams", ()))
     return VideoOptions(tuple(streams))
+
+
+def user_id_of(participant: Participant) -> str:
+    """A user id from an identifier, a string or ACS's ``{"communicationUserId": ...}``; ``ArgumentError`` if none."""
+    if isinstance(participant, CommunicationUserIdentifier):
+        return checked_user_id(participant.id)
+    if isinstance(participant, dict):
+        value = next(
+            (participant[k] for k in ("communicationUserId", "communication_user_id", "id") if k in participant), None
+        )
+        if value is None:
+            raise ArgumentError(
+                f"Cannot tell the user id of {str(participant)[:80]}.", "Use {'communicationUserId': '8:acs:...'}."
+            )
+        return checked_user_id(value)
+    return checked_user_id(participant)

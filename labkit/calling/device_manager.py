@@ -7,7 +7,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiortc import MediaStreamTrack
 
@@ -19,7 +19,7 @@ from ..media.page_devices import PageCamera, PageDevice, PageMicrophone, PageSpe
 from ..media.page_link import PageEvent, PageLink
 from ..media.sinks import LevelSink
 from ..media.speaker import Speaker
-from .events import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
+from .event_emitter import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
 
 TONE_FREQUENCIES = (440.0, 554.37, 659.25, 783.99, 880.0, 987.77, 1108.73, 1318.51)
 """One per device manager in turn, so that every agent's tone microphone sounds different."""
@@ -35,19 +35,18 @@ class DeviceAccess:
     video: bool
 
 
-class DeviceManager(Emitter):
+DeviceManagerEventName = Literal[
+    "video_devices_updated", "audio_devices_updated", "selected_microphone_changed", "selected_speaker_changed"
+]
+"""The events of ``DeviceManager``."""
+
+
+class DeviceManager(Emitter[DeviceManagerEventName]):
     """The devices a ``CallClient`` can use, and the microphone and speaker it uses now.
 
     Events: ``video_devices_updated`` and ``audio_devices_updated`` (``CollectionUpdated``
     of device infos), ``selected_microphone_changed`` and ``selected_speaker_changed``.
     """
-
-    EVENTS = (
-        "video_devices_updated",
-        "audio_devices_updated",
-        "selected_microphone_changed",
-        "selected_speaker_changed",
-    )
 
     def __init__(self, engine: MediaEngine, dispatcher: EventDispatcher) -> None:
         super().__init__(dispatcher)
@@ -97,7 +96,7 @@ class DeviceManager(Emitter):
         self._microphone_device(microphone.id)
         previous, self._selected_microphone = self._selected_microphone, microphone
         if previous != microphone:
-            self._emit("selected_microphone_changed", ValueChanged(microphone, previous))
+            self.emit("selected_microphone_changed", ValueChanged(microphone, previous))
 
     async def select_speaker(self, speaker: AudioDeviceInfo) -> None:
         """Play remote audio on ``speaker`` from now on. ACS: ``selectSpeaker``."""
@@ -105,7 +104,7 @@ class DeviceManager(Emitter):
         self._engine.call_soon(device.selected)
         previous, self._selected_speaker = self._selected_speaker, speaker
         if previous != speaker:
-            self._emit("selected_speaker_changed", ValueChanged(speaker, previous))
+            self.emit("selected_speaker_changed", ValueChanged(speaker, previous))
 
     async def ask_device_permission(self, audio: bool = True, video: bool = True) -> DeviceAccess:
         """Ask for the devices; what was granted. ACS: ``askDevicePermission``.
@@ -149,27 +148,27 @@ class DeviceManager(Emitter):
         """A video file (anything PyAV reads) as a camera that loops (or plays once, ``loop=False``)."""
         camera = devices.file_camera(path, name, loop=loop)
         self._add_camera(camera)  # gives the id this manager's tag
-        self._emit("video_devices_updated", CollectionUpdated(added=(camera.info,)))
+        self.emit("video_devices_updated", CollectionUpdated(added=(camera.info,)))
         return camera.info
 
     def add_file_microphone(self, path: str | Path, name: str | None = None, *, loop: bool = True) -> AudioDeviceInfo:
         """An audio file (anything PyAV reads) as a microphone that loops (or plays once, ``loop=False``)."""
         microphone = devices.file_microphone(path, name, loop=loop)
         self._add_microphone(microphone)
-        self._emit("audio_devices_updated", CollectionUpdated(added=(microphone.info,)))
+        self.emit("audio_devices_updated", CollectionUpdated(added=(microphone.info,)))
         return microphone.info
 
     def remove_device(self, device: VideoDeviceInfo | AudioDeviceInfo) -> None:
         """Forget a device, as if it were unplugged (labkit). Calls using it keep what they opened."""
         if isinstance(device, VideoDeviceInfo) and device.id in self._cameras:
             del self._cameras[device.id]
-            self._emit("video_devices_updated", CollectionUpdated(removed=(device,)))
+            self.emit("video_devices_updated", CollectionUpdated(removed=(device,)))
         elif isinstance(device, AudioDeviceInfo) and device.id in self._microphones:
             del self._microphones[device.id]
-            self._emit("audio_devices_updated", CollectionUpdated(removed=(device,)))
+            self.emit("audio_devices_updated", CollectionUpdated(removed=(device,)))
         elif isinstance(device, AudioDeviceInfo) and device.id in self._speakers:
             del self._speakers[device.id]
-            self._emit("audio_devices_updated", CollectionUpdated(removed=(device,)))
+            self.emit("audio_devices_updated", CollectionUpdated(removed=(device,)))
 
     @property
     def has_microphones(self) -> bool:
@@ -239,9 +238,9 @@ class DeviceManager(Emitter):
         audio_added, audio_removed = self._replace(self._microphones, PageMicrophone, microphones)
         speaker_added, speaker_removed = self._replace(self._speakers, PageSpeakerDevice, speakers)
         if video_added or video_removed:
-            self._emit("video_devices_updated", CollectionUpdated(added=video_added, removed=video_removed))
+            self.emit("video_devices_updated", CollectionUpdated(added=video_added, removed=video_removed))
         if audio_added or audio_removed or speaker_added or speaker_removed:
-            self._emit(
+            self.emit(
                 "audio_devices_updated",
                 CollectionUpdated(added=audio_added + speaker_added, removed=audio_removed + speaker_removed),
             )

@@ -20,11 +20,15 @@ if TYPE_CHECKING:
 
 
 class Features(StrEnum):
-    """ACS: ``Features.MediaStats``, ``Features.UserFacingDiagnostics``, ``Features.Recording``."""
+    """ACS: ``Features.MediaStats``, ``Features.UserFacingDiagnostics``, ``Features.Recording``; and labkit's."""
 
     MEDIA_STATS = "MediaStats"
     USER_FACING_DIAGNOSTICS = "UserFacingDiagnostics"
     RECORDING = "Recording"
+    INSPECTOR = "Inspector"
+    NETWORK_LAB = "NetworkLab"
+    """labkit's network lab: loss, delay, jitter and a bandwidth cap on a call's links (``labkit.network_lab``)."""
+    """labkit's glass box: signaling, SDP, ICE, DTLS and every RTP and RTCP packet (``labkit.inspector``)."""
 
 
 class CallFeature(Protocol):
@@ -34,7 +38,7 @@ class CallFeature(Protocol):
     """
 
     def on_participants_changed(self) -> None:
-        """Someone joined, left or changed (mute, hold, recording)."""
+        """Someone joined, left or changed (mute, hold, recording), or a media link to someone was made."""
 
     def on_call_ended(self) -> None:
         """The call is over: stop, and let go of what the feature holds."""

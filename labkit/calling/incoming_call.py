@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 from ..errors import ErrorCode, LabkitError
 from ..identity import CommunicationUserIdentifier
 from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import IncomingCall as IncomingCallMessage
-from ..protocol.messages import Reject
-from ..states import CallDirection
-from . import call_options
 from .call import Call
 from .call_options import AudioOptions, VideoOptions
-from .events import Emitter, ValueChanged
+from .event_emitter import Emitter, EventDispatcher, ValueChanged
 from .local_video_stream import LocalVideoStream
 
-if TYPE_CHECKING:
-    from .call_agent import CallAgent
+Answer = Callable[
+    ["IncomingCall", AudioOptions | dict[str, Any] | None, VideoOptions | LocalVideoStream | dict[str, Any] | None],
+    Awaitable[Call],
+]
+"""The agent's way to answer: it alone makes calls."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +30,27 @@ class CallerInfo:
     display_name: str
 
 
-class IncomingCall(Emitter):
+IncomingCallEventName = Literal["call_ended"]
+"""The events of ``IncomingCall``."""
+
+
+class IncomingCall(Emitter[IncomingCallEventName]):
     """Accept it (``await accept(...)`` returns the ``Call``) or ``await reject()``.
 
     The ``call_ended`` event (``ValueChanged`` of ``call_end_reason``) fires if the caller
     cancels (487), nobody answers in time (408), or it is rejected (603).
     """
 
-    EVENTS = ("call_ended",)
-
-    def __init__(self, agent: CallAgent, message: IncomingCallMessage) -> None:
-        super().__init__(agent._dispatcher)
-        self._agent = agent
+    def __init__(
+        self,
+        dispatcher: EventDispatcher,
+        message: IncomingCallMessage,
+        answer: Answer,
+        decline: Callable[[IncomingCall], Awaitable[None]],
+    ) -> None:
+        super().__init__(dispatcher)
+        self._answer = answer
+        self._decline = decline
         self.id = message.call_id
         self.caller_info = CallerInfo(CommunicationUserIdentifier(message.caller.user_id), message.caller.display_name)
         self.is_video_call = message.video
@@ -66,20 +76,13 @@ class IncomingCall(Emitter):
         """Answer, with video if ``video_options`` names a ``LocalVideoStream``. ACS: ``accept``."""
         self._check_open()
         self._answered = True
-        audio = call_options.audio_options(audio_options)
-        streams = call_options.video_options(video_options).local_video_streams
-        call = Call(
-            self._agent, self.id, CallDirection.INCOMING, muted=audio.muted, video=streams[0] if streams else None
-        )
-        self._agent._track(call)
-        await self._agent._run(call._accept())
-        return call
+        return await self._answer(self, audio_options, video_options)
 
     async def reject(self) -> None:
         """Decline the call (the caller sees 603). ACS: ``reject``."""
         self._check_open()
         self._answered = True
-        await self._agent._run(self._agent._send(Reject(call_id=self.id)))
+        await self._decline(self)
 
     async def wait_for_end(self, timeout: float = 10.0) -> CallEndReason:
         await self._wait_until("call_ended", lambda: self._end_reason is not None, "the incoming call ending", timeout)
@@ -97,7 +100,7 @@ class IncomingCall(Emitter):
     def end(self, reason: CallEndReason) -> None:
         if self._end_reason is None:
             self._end_reason = reason
-            self._emit("call_ended", ValueChanged(reason, None))
+            self.emit("call_ended", ValueChanged(reason, None))
 
     def __repr__(self) -> str:
         return f"IncomingCall(from {self.caller_info.display_name!r}, {self.id[:8]})"

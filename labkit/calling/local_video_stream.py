@@ -8,6 +8,7 @@ from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaRelay
 
 from ..media.devices import VideoDeviceInfo
+from ..media.engine import MediaEngine
 from ..media.feed_track import VideoFeedTrack
 from ..states import MediaStreamType
 from .device_manager import DeviceManager, manager_of
@@ -35,6 +36,11 @@ class LocalVideoStream:
     def source(self) -> VideoDeviceInfo:
         """The camera. ACS: ``source``."""
         return self._source
+
+    @property
+    def engine(self) -> MediaEngine:
+        """The engine thread the camera's frames are made on (labkit)."""
+        return self._manager.engine
 
     @property
     def is_active(self) -> bool:

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from av import AudioFrame
 
 from ..errors import ErrorCode, LabkitError
-from ..media.webm_recorder import Tile, WebmRecorder
-from ..protocol.messages import UpdateState
+from ..media.compositor import Tile
+from ..media.webm_recorder import WebmRecorder
 from ..states import CallState, RemoteParticipantState
-from .events import Emitter, ValueChanged
+from .event_emitter import Emitter, ValueChanged
 from .features import Features, register_feature
 
 if TYPE_CHECKING:
@@ -31,14 +31,17 @@ LOCAL_SOURCE = "local"
 """The recorder's name for this agent's own microphone."""
 
 
-class RecordingCallFeature(Emitter):
+RecordingEventName = Literal["is_recording_active_changed"]
+"""The events of ``RecordingCallFeature``."""
+
+
+class RecordingCallFeature(Emitter[RecordingEventName]):
     """``call.feature(Features.RECORDING)``: whether anyone records the call, and recording it here."""
 
-    EVENTS = ("is_recording_active_changed",)
-
     def __init__(self, call: Call) -> None:
-        super().__init__(call._dispatcher)
+        super().__init__(call.media.dispatcher)
         self.call = call
+        self._media = call.media
         self._recorder: WebmRecorder | None = None
         self._active = self._anyone_recording()
 
@@ -62,7 +65,7 @@ class RecordingCallFeature(Emitter):
         self._dispatcher.bind()
         if self.call.state is CallState.DISCONNECTED:
             raise LabkitError(ErrorCode.CALL_NOT_FOUND, "The call has ended; there is nothing to record.")
-        return await self.call._engine.run(self._start(Path(path), width, height, fps))
+        return await self._media.engine.run(self._start(Path(path), width, height, fps))
 
     async def stop(self) -> Path:
         """Stop recording; the file is complete when this returns. Returns its path (labkit).
@@ -70,7 +73,7 @@ class RecordingCallFeature(Emitter):
         Raises ``recording-failed`` if writing failed meanwhile (a full disk, say).
         """
         self._dispatcher.bind()
-        return await self.call._engine.run(self._stop())
+        return await self._media.engine.run(self._stop())
 
     async def dispose(self) -> None:
         if self._recorder is not None:
@@ -93,11 +96,10 @@ class RecordingCallFeature(Emitter):
                 "Start recording once the call's state is Connected.",
             )
         self._recorder = WebmRecorder(path, self._tiles, width, height, fps)
-        call._audio_taps.append(self._on_remote_audio)
-        if call._audio_feed is not None:
-            call._audio_feed.taps.append(self._on_local_audio)
-        call._mark("recording")
-        await call._send(UpdateState(call_id=call.id, is_recording=True))
+        self._media.add_audio_tap(self._on_remote_audio)
+        if self._media.audio_feed is not None:
+            self._media.audio_feed.taps.append(self._on_local_audio)
+        await self._media.announce_recording(True)
         self._refresh()
         return path
 
@@ -109,8 +111,7 @@ class RecordingCallFeature(Emitter):
             )
         path = await asyncio.to_thread(recorder.stop)
         if self.call.state is not CallState.DISCONNECTED:
-            self.call._mark("recording stopped")
-            await self.call._send(UpdateState(call_id=self.call.id, is_recording=False))
+            await self._media.announce_recording(False)
         self._refresh()
         if recorder.error is not None:
             raise LabkitError(
@@ -122,11 +123,10 @@ class RecordingCallFeature(Emitter):
 
     def _detach(self) -> WebmRecorder | None:
         recorder, self._recorder = self._recorder, None
-        call = self.call
-        if self._on_remote_audio in call._audio_taps:
-            call._audio_taps.remove(self._on_remote_audio)
-        if call._audio_feed is not None and self._on_local_audio in call._audio_feed.taps:
-            call._audio_feed.taps.remove(self._on_local_audio)
+        self._media.remove_audio_tap(self._on_remote_audio)
+        feed = self._media.audio_feed
+        if feed is not None and self._on_local_audio in feed.taps:
+            feed.taps.remove(self._on_local_audio)
         return recorder
 
     def on_call_ended(self) -> None:
@@ -144,7 +144,7 @@ class RecordingCallFeature(Emitter):
         active = self._anyone_recording()
         if active != self._active:
             self._active = active
-            self._emit("is_recording_active_changed", ValueChanged(active, not active))
+            self.emit("is_recording_active_changed", ValueChanged(active, not active))
 
     def _anyone_recording(self) -> bool:
         if self._recorder is not None:
@@ -163,16 +163,16 @@ class RecordingCallFeature(Emitter):
 
     def _tiles(self) -> list[Tile]:
         """What the recording shows (called on the recorder's thread)."""
-        call = self.call
+        call, media = self.call, self._media
         tiles = []
-        for participant in list(call._participants.values()):
+        for participant in media.participants.values():
             if participant.state in (RemoteParticipantState.CONNECTED, RemoteParticipantState.HOLD):
-                stream = participant._video
+                stream = participant.video_streams[0]
                 frame = stream.latest_frame() if stream.is_available else None
                 tiles.append(Tile(participant.display_name or participant.user_id, frame))
-        feed = call._video_feed
+        feed = media.video_feed
         own = feed.latest if feed is not None and call.is_local_video_started and not call.is_on_hold else None
-        tiles.append(Tile(f"{call._agent.display_name} (you)", own))
+        tiles.append(Tile(f"{media.local_name} (you)", own))
         return tiles
 
 

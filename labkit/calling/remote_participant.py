@@ -2,42 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Literal
 
 from aiortc import MediaStreamTrack
 from av import AudioFrame
 
 from ..identity import CommunicationUserIdentifier
 from ..media.engine import MediaEngine
-from ..media.peer_link import PeerLink
+from ..media.media_link import MediaLink
 from ..media.rtp_counter import RtpReceiveCounter
 from ..media.sinks import AudioSink
 from ..media.speaker import Speaker
 from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import Participant
 from ..states import RemoteParticipantState
-from .events import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
+from .event_emitter import CollectionUpdated, Emitter, EventDispatcher, ValueChanged
 from .remote_video_stream import RemoteVideoStream
 
 SPEAKING_THRESHOLD_DBFS = -45.0
 """Received audio above this level (over 200 ms) counts as speaking."""
 
 
-class RemoteParticipant(Emitter):
+RemoteParticipantEventName = Literal[
+    "state_changed", "is_muted_changed", "is_speaking_changed", "display_name_changed", "video_streams_updated"
+]
+"""The events of ``RemoteParticipant``."""
+
+
+class RemoteParticipant(Emitter[RemoteParticipantEventName]):
     """A remote participant: who, in what state, muted or speaking, and their video.
 
     Events: ``state_changed``, ``is_muted_changed``, ``is_speaking_changed``,
     ``display_name_changed`` (``ValueChanged``) and ``video_streams_updated``
     (``CollectionUpdated``).
     """
-
-    EVENTS = (
-        "state_changed",
-        "is_muted_changed",
-        "is_speaking_changed",
-        "display_name_changed",
-        "video_streams_updated",
-    )
 
     def __init__(self, engine: MediaEngine, dispatcher: EventDispatcher, wire: Participant) -> None:
         super().__init__(dispatcher)
@@ -51,7 +50,7 @@ class RemoteParticipant(Emitter):
         self._end_reason: CallEndReason | None = None
         self._video = RemoteVideoStream(engine, dispatcher, wire.display_name or wire.user_id)
         self._audio: AudioSink | None = None
-        self._link: PeerLink | None = None
+        self._link: MediaLink | None = None
         self._final_bytes = 0
         self._apply_state(wire)
 
@@ -100,7 +99,7 @@ class RemoteParticipant(Emitter):
             return self._final_bytes
         return sum(counter.bytes for counter in self._counters().values())
 
-    def _counters(self) -> dict[str, RtpReceiveCounter]:
+    def _counters(self) -> Mapping[str, RtpReceiveCounter]:
         return self._link.received if self._link is not None else {}
 
     def audio_level_dbfs(self) -> float:
@@ -113,13 +112,17 @@ class RemoteParticipant(Emitter):
 
     # --- engine side ----------------------------------------------------------------------
 
+    def bind_link(self, link: MediaLink) -> None:
+        """The media path this participant's audio and video arrive on (the call sets it)."""
+        self._link = link
+
     def update(self, wire: Participant) -> None:
         if wire.display_name and wire.display_name != self._display_name:
             previous, self._display_name = self._display_name, wire.display_name
-            self._emit("display_name_changed", ValueChanged(wire.display_name, previous))
+            self.emit("display_name_changed", ValueChanged(wire.display_name, previous))
         if wire.is_muted != self._is_muted:
             self._is_muted = wire.is_muted
-            self._emit("is_muted_changed", ValueChanged(wire.is_muted, not wire.is_muted))
+            self.emit("is_muted_changed", ValueChanged(wire.is_muted, not wire.is_muted))
         self._is_on_hold = wire.is_on_hold
         self._is_recording = wire.is_recording
         self._apply_state(wire)
@@ -137,7 +140,7 @@ class RemoteParticipant(Emitter):
     def _set_state(self, state: RemoteParticipantState) -> None:
         if state is not self._state:
             previous, self._state = self._state, state
-            self._emit("state_changed", ValueChanged(state, previous))
+            self.emit("state_changed", ValueChanged(state, previous))
 
     def attach_track(
         self,
@@ -155,7 +158,7 @@ class RemoteParticipant(Emitter):
         speaking = not self._is_muted and self.audio_level_dbfs() > SPEAKING_THRESHOLD_DBFS
         if speaking != self._is_speaking:
             self._is_speaking = speaking
-            self._emit("is_speaking_changed", ValueChanged(speaking, not speaking))
+            self.emit("is_speaking_changed", ValueChanged(speaking, not speaking))
 
     async def leave(self, reason: CallEndReason) -> None:
         self._end_reason = reason
@@ -166,9 +169,9 @@ class RemoteParticipant(Emitter):
             await self._audio.stop()
         if self._is_speaking:
             self._is_speaking = False
-            self._emit("is_speaking_changed", ValueChanged(False, True))
+            self.emit("is_speaking_changed", ValueChanged(False, True))
         self._set_state(RemoteParticipantState.DISCONNECTED)
-        self._emit("video_streams_updated", CollectionUpdated(removed=(self._video,)))
+        self.emit("video_streams_updated", CollectionUpdated(removed=(self._video,)))
 
     def __repr__(self) -> str:
         return f"RemoteParticipant({self._display_name or self.user_id!r}, {self._state.value})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -17,12 +18,16 @@ from ..media.feed_track import VideoFeedTrack
 from ..media.rgb import rgb_image
 from ..media.sinks import VideoSink
 from ..states import MediaStreamType
-from .events import Emitter, EventDispatcher, ValueChanged
+from .event_emitter import Emitter, EventDispatcher, ValueChanged
 
 _ids = itertools.count(1)
 
 
-class RemoteVideoStream(Emitter):
+RemoteVideoStreamEventName = Literal["is_available_changed", "size_changed"]
+"""The events of ``RemoteVideoStream``."""
+
+
+class RemoteVideoStream(Emitter[RemoteVideoStreamEventName]):
     """Video from one remote participant.
 
     ``is_available`` is true while the participant sends video (not stopped, not on hold).
@@ -30,7 +35,6 @@ class RemoteVideoStream(Emitter):
     Events: ``is_available_changed``, ``size_changed`` (``ValueChanged``).
     """
 
-    EVENTS = ("is_available_changed", "size_changed")
     media_stream_type = MediaStreamType.VIDEO
 
     def __init__(self, engine: MediaEngine, dispatcher: EventDispatcher, name: str) -> None:
@@ -57,6 +61,21 @@ class RemoteVideoStream(Emitter):
     @property
     def frames_received(self) -> int:
         return self._sink.frames if self._sink else 0
+
+    @property
+    def first_frame_at(self) -> float | None:
+        """``time.monotonic()`` when the first frame was decoded, or ``None`` (labkit)."""
+        return self._sink.first_frame_at if self._sink else None
+
+    @property
+    def total_freeze_duration(self) -> float:
+        """Seconds of video freezes so far (W3C ``totalFreezesDuration``)."""
+        return self._sink.total_freeze_duration if self._sink else 0.0
+
+    @property
+    def longest_freeze_duration(self) -> float:
+        """The longest video freeze so far, in seconds."""
+        return self._sink.longest_freeze_duration if self._sink else 0.0
 
     @property
     def frame_rate(self) -> float:
@@ -106,11 +125,11 @@ class RemoteVideoStream(Emitter):
     def set_available(self, available: bool) -> None:
         if available != self._is_available:
             self._is_available = available
-            self._emit("is_available_changed", ValueChanged(available, not available))
+            self.emit("is_available_changed", ValueChanged(available, not available))
 
     def _on_size(self, width: int, height: int) -> None:
         previous, self._size = self._size, (width, height)
-        self._emit("size_changed", ValueChanged(self._size, previous))
+        self.emit("size_changed", ValueChanged(self._size, previous))
 
     async def close(self) -> None:
         self.set_available(False)

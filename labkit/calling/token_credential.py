@@ -55,13 +55,14 @@ class TokenCredential:
     def expires_on(self) -> datetime | None:
         return token_expiry(self._token)
 
-    def is_expired(self, margin: timedelta = timedelta(0)) -> bool:
+    def is_expired(self, margin: timedelta = timedelta(0), *, now: datetime | None = None) -> bool:
+        """The token expires within ``margin`` of ``now`` (default: the system clock's time)."""
         expires = self.expires_on
-        return expires is not None and expires <= datetime.now(UTC) + margin
+        return expires is not None and expires <= (now or datetime.now(UTC)) + margin
 
-    async def get_token(self) -> str:
+    async def get_token(self, *, now: datetime | None = None) -> str:
         """The token, refreshed first if it expires within ``refresh_before`` and a refresher was given."""
-        if self._refresh is not None and self.is_expired(self.refresh_before):
+        if self._refresh is not None and self.is_expired(self.refresh_before, now=now):
             fresh = self._refresh()
             if inspect.isawaitable(fresh):
                 fresh = await fresh

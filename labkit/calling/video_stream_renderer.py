@@ -83,7 +83,7 @@ class VideoStreamRendererView:
     def dispose(self) -> None:
         """ACS: ``dispose``."""
         self.is_disposed = True
-        self._renderer._views.discard(self)
+        self._renderer.forget(self)
 
 
 class VideoStreamRenderer:
@@ -110,9 +110,13 @@ class VideoStreamRenderer:
                 self._proxy = proxy = stream.subscribe()
                 return VideoSink(proxy, "labkit-preview")
 
-            self._local_sink = await stream._manager.engine.run(start())
+            self._local_sink = await stream.engine.run(start())
         self._views.add(view)
         return view
+
+    def forget(self, view: VideoStreamRendererView) -> None:
+        """A view was disposed: stop counting it."""
+        self._views.discard(view)
 
     def latest_frame(self) -> VideoFrame | None:
         if self._local_sink is not None:
@@ -132,4 +136,4 @@ class VideoStreamRenderer:
                 await sink.stop()
                 stream.unsubscribe(proxy)  # type: ignore[arg-type]
 
-            await stream._manager.engine.run(stop())
+            await stream.engine.run(stop())

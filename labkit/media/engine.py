@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from .ice import apply_ice_mode
@@ -49,6 +50,18 @@ class MediaEngine:
         if self.in_engine():
             return await coro
         return await asyncio.wrap_future(self.submit(coro))
+
+    async def cancel(self, task: asyncio.Task[Any] | None) -> None:
+        """Cancel ``task`` (an engine task) and wait until it has stopped; nothing if it is ``None``."""
+        if task is None:
+            return
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        await self.run(stop())
 
     def call_soon(self, callback: Any, *args: Any) -> None:
         self.loop.call_soon_threadsafe(callback, *args)
@@ -99,3 +112,13 @@ def release() -> None:
             _engine = None
     if engine is not None:
         engine.stop()
+
+
+def log_failure(what: str) -> Callable[[asyncio.Future[Any] | concurrent.futures.Future[Any]], None]:
+    """A done-callback for work that nobody awaits: its failure is logged, never lost."""
+
+    def done(work: asyncio.Future[Any] | concurrent.futures.Future[Any]) -> None:
+        if not work.cancelled() and (error := work.exception()) is not None:
+            logger.error("%s failed", what, exc_info=error)
+
+    return done

@@ -28,6 +28,7 @@ from typing import Any
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 
 from ..errors import ErrorCode, LabkitError
+from .connection_link import ConnectionLink
 from .encoder_input import EncoderInputTrack
 from .engine import MediaEngine
 from .feed_track import VideoFeedTrack
@@ -95,7 +96,7 @@ class PageLink:
         """What the page's getUserMedia was granted, per kind (``None``: not asked yet)."""
         self.speaker = PageSpeaker()
         self.listeners: list[Callable[[PageEvent], None]] = []
-        self._pc: RTCPeerConnection | None = None
+        self._pc: PeerConnection | None = None
         self._sources: list[_Source] = []
         self._outputs: list[_Output] = []
         self._speaker_transceiver: RTCRtpTransceiver | None = None
@@ -105,6 +106,11 @@ class PageLink:
         self._settled = asyncio.Event()  # the current connection is up (or has failed)
         self._permission_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._closed = False
+
+    @property
+    def media_link(self) -> ConnectionLink | None:
+        """The connection to the page now, as a ``MediaLink`` (for the inspector); ``None`` before a page."""
+        return ConnectionLink("page", self._pc) if self._pc is not None else None
 
     # --- from the widget (any thread) -----------------------------------------------------
 

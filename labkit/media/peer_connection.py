@@ -1,5 +1,8 @@
 """``PeerConnection``: aiortc's ``RTCPeerConnection`` (W3C) made to work with every WebRTC stack.
 
+(Some 500 lines, on purpose: this is the one module that touches aiortc's and aioice's
+private members, so ruff's ``SLF001`` is lifted here alone; split, they would spread.)
+
 aiortc has five faults that break calls with browsers and GStreamer. Each is worked
 around here, in this one place, on this instance only (no aiortc class is patched):
 
@@ -16,7 +19,8 @@ around here, in this one place, on this instance only (no aiortc class is patche
    moves a codec to another payload type (Firefox does, after ``setCodecPreferences``), aiortc
    answers with the new number but keeps sending and accepting the old one. Here the RTP
    payload types are mapped at the DTLS transport: aiortc goes on with the numbers it started
-   with, and the wire carries the ones negotiated last.
+   with, and the wire carries the ones negotiated last. The same wrappers hand each clear
+   packet, as the wire has it, to the connection's ``PacketCapture`` (the inspector's).
 4. **RTCP BYE.** ``RTCRtpReceiver`` stops its decoder for good when a BYE arrives, and
    Firefox sends one whenever its sending stops (hold). Here receivers never see a BYE: a
    stream that stops is judged by its silence (``liveness``), and one that resumes plays.
@@ -29,19 +33,28 @@ around here, in this one place, on this instance only (no aiortc class is patche
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from aioice import Candidate
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.codecs import is_rtx
 from aiortc.jitterbuffer import JitterBuffer
-from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, SRTPProtectionProfile
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, SRTPProtectionProfile, certificate_digest
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtp import RtcpByePacket, is_rtcp
 from aiortc.sdp import SessionDescription
 from OpenSSL import SSL
+
+from .ice_checks import CheckKind, IceCheck, IceCheckLog
+from .network_conditions import Direction, Impairment, NetworkConditions
+from .packet_capture import PacketCapture
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +66,29 @@ CIPHER_SUITES = (
 """aiortc's ECDHE-ECDSA suites, then the ECDHE-RSA ones (for peers with RSA certificates)."""
 
 _MEDIA_FLOWS = ("sendrecv", "recvonly")
+MAX_DESCRIPTIONS = 200
+"""Session descriptions kept per connection (100 renegotiations): a peer that renegotiates forever fills no memory."""
+MAX_TIMELINE = 2_000
+"""State changes kept per connection."""
+_STATE_EVENTS = (
+    ("signalingstatechange", "signaling", "signalingState"),
+    ("icegatheringstatechange", "ice-gathering", "iceGatheringState"),
+    ("iceconnectionstatechange", "ice", "iceConnectionState"),
+    ("connectionstatechange", "connection", "connectionState"),
+)
+"""(W3C event, the timeline's name for it, the attribute whose new value it notes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Description:
+    """One session description applied (W3C ``RTCSessionDescription``), with when and on which side."""
+
+    time: float
+    side: Literal["local", "remote"]
+    type: str
+    sdp: str
+
+
 KEYFRAME_REQUEST_DELAYS = (0.0, 0.3, 1.0)
 """When, after media may flow again, each video receiver asks for a keyframe (seconds apart)."""
 
@@ -71,6 +107,8 @@ class PeerConnection(RTCPeerConnection):
 
     def __init__(self, configuration: RTCConfiguration | None = None) -> None:
         super().__init__(configuration)
+        self.configuration = configuration or RTCConfiguration()
+        """The ICE servers and policies this connection was made with (W3C ``getConfiguration()``)."""
         # fault 1: replace the certificate before any transport is made with it
         self._RTCPeerConnection__certificates = [_Certificate.generateCertificate()]
         self._negotiated: dict[str, tuple[list[Any], list[Any]]] = {}  # mid -> (codecs, extensions)
@@ -82,6 +120,21 @@ class PeerConnection(RTCPeerConnection):
         self._tasks: set[asyncio.Task[None]] = set()
         self.keyframe_requests = 0
         """PLIs sent because a negotiation let video flow again (fault 5)."""
+        self.capture = PacketCapture()
+        """This connection's RTP and RTCP in the clear, while it is on (labkit; see ``packet_capture``)."""
+        self.impairments: dict[Direction, Impairment] = {"send": Impairment(), "receive": Impairment()}
+        """What the network does to each direction (labkit's network lab); perfect until conditions are set."""
+        self._impaired: set[int] = set()
+        self._impairing = False  # conditions were set once: the transports are (or will be) wrapped
+        self.ice_checks = IceCheckLog()
+        """Every ICE connectivity check and consent refresh, timed (labkit; aioice keeps none)."""
+        self._watched: set[int] = set()
+        self.descriptions: deque[Description] = deque(maxlen=MAX_DESCRIPTIONS)
+        """Every session description applied, local and remote, in order: each negotiation's offer and answer."""
+        self.timeline: deque[tuple[float, str, str]] = deque(maxlen=MAX_TIMELINE)
+        """(time.monotonic(), what, state): each W3C state change of this connection and its transports."""
+        for event, what, state in _STATE_EVENTS:
+            self.on(event, self._noter(what, state))
 
     # --- fault 2: re-offers keep the negotiated numbers -----------------------------------
 
@@ -108,11 +161,20 @@ class PeerConnection(RTCPeerConnection):
 
     async def setLocalDescription(self, sessionDescription: RTCSessionDescription | None = None) -> None:
         await super().setLocalDescription(sessionDescription)
-        if self.localDescription is not None and self.localDescription.type == "answer":
+        local = self.localDescription
+        if local is not None:
+            self.descriptions.append(Description(time.monotonic(), "local", local.type, local.sdp))
+        self._watch_ice_checks()  # aiortc gathers in setLocalDescription: every local candidate exists now
+        if self._impairing:
+            self._impair_transports()
+        if local is not None and local.type == "answer":
             await self._negotiated_now()
 
     async def setRemoteDescription(self, sessionDescription: RTCSessionDescription) -> None:
         await super().setRemoteDescription(sessionDescription)
+        self.descriptions.append(
+            Description(time.monotonic(), "remote", sessionDescription.type, sessionDescription.sdp)
+        )
         if sessionDescription.type == "answer":
             await self._negotiated_now()
 
@@ -131,6 +193,95 @@ class PeerConnection(RTCPeerConnection):
                 await self._restart_video(transceiver)
             self._flowing[mid] = flowing
 
+    # --- what the layers above read ----------------------------------------------------
+
+    def negotiated_codecs(self) -> dict[str, tuple[RTCRtpCodecParameters, ...]]:
+        """The codecs the last negotiation chose, by kind ("audio", "video"), first preferred."""
+        chosen: dict[str, tuple[RTCRtpCodecParameters, ...]] = {}
+        for transceiver in self.getTransceivers():
+            kept = self._negotiated.get(str(transceiver.mid))
+            if kept is not None:
+                chosen[transceiver.kind] = tuple(copy.deepcopy(kept[0]))
+        return chosen
+
+    def negotiated_header_extensions(self) -> dict[str, tuple[RTCRtpHeaderExtensionParameters, ...]]:
+        """The RTP header extensions (``a=extmap``: id and URI) the last negotiation chose, by kind."""
+        chosen: dict[str, tuple[RTCRtpHeaderExtensionParameters, ...]] = {}
+        for transceiver in self.getTransceivers():
+            kept = self._negotiated.get(str(transceiver.mid))
+            if kept is not None:
+                chosen[transceiver.kind] = tuple(copy.deepcopy(kept[1]))
+        return chosen
+
+    def target_bitrate(self, kind: str) -> float | None:
+        """The ``kind`` encoder's target in bit/s (aiortc's REMB-driven estimate); ``None`` before its first frame."""
+        for transceiver in self.getTransceivers():
+            if transceiver.kind == kind:
+                encoder = getattr(transceiver.sender, "_RTCRtpSender__encoder", None)  # aiortc keeps it private
+                target = getattr(encoder, "target_bitrate", None)
+                return float(target) if target is not None else None
+        return None
+
+    def selected_candidate_pair(self) -> tuple[Candidate, Candidate] | None:
+        """The (local, remote) ICE candidates media flows over (W3C ``getSelectedCandidatePair()``), or ``None``."""
+        for transceiver in self.getTransceivers():
+            connection = transceiver.receiver.transport.transport._connection  # aiortc keeps aioice's private
+            for pair in getattr(connection, "_nominated", {}).values():  # aioice has no public view
+                return pair.local_candidate, pair.remote_candidate
+        return None
+
+    def dtls(self) -> DtlsDescription | None:
+        """The DTLS transport's role, protocol, cipher, SRTP profile and certificates, once it has started."""
+        for transceiver in self.getTransceivers():
+            transport: Any = transceiver.receiver.transport
+            ssl = getattr(transport, "_ssl", None)  # aiortc keeps the OpenSSL connection private
+            local = transport.getLocalParameters().fingerprints
+            peer = ssl.get_peer_certificate(as_cryptography=True) if ssl is not None else None
+            profile = ssl.get_selected_srtp_profile() if ssl is not None else b""
+            return DtlsDescription(
+                role=str(transport._role),
+                state=str(transport.state),
+                protocol=(ssl.get_protocol_version_name() if ssl is not None else "") or "",
+                cipher=(ssl.get_cipher_name() if ssl is not None else "") or "",
+                srtp_profile=profile.decode() if profile else "",
+                local_fingerprint=f"{local[0].algorithm} {local[0].value}" if local else "",
+                peer_fingerprint=f"sha-256 {certificate_digest(peer, 'sha-256')}" if peer is not None else "",
+            )
+        return None
+
+    def set_conditions(self, direction: Direction, conditions: NetworkConditions) -> None:
+        """What the network does to ``direction`` from now on (engine thread); see ``network_conditions``.
+
+        Until conditions are first set, nothing is wrapped and datagrams pass as aiortc sends them.
+        """
+        self.impairments[direction].conditions = conditions
+        if not conditions.is_perfect:
+            self._impairing = True
+            self._impair_transports()
+
+    def _impair_transports(self) -> None:
+        """Carry out ``impairments`` on every ICE transport of this connection (once each)."""
+        for transceiver in self.getTransceivers():
+            ice = transceiver.receiver.transport.transport
+            if id(ice) not in self._impaired:
+                self._impaired.add(id(ice))
+                self._tasks.add(_impair(ice, self.impairments, self._tasks))
+
+    def _watch_ice_checks(self) -> None:
+        """Log each STUN binding request of this connection's ICE agents (aioice logs none)."""
+        for transceiver in self.getTransceivers():
+            connection = transceiver.receiver.transport.transport._connection  # aiortc keeps aioice's private
+            for protocol in getattr(connection, "_protocols", ()):  # aioice: one per local candidate
+                if id(protocol) not in self._watched:
+                    self._watched.add(id(protocol))
+                    _log_checks(protocol, self.ice_checks)
+
+    def _noter(self, what: str, state: str) -> Callable[[], None]:
+        return lambda: self._note(what, str(getattr(self, state)))
+
+    def _note(self, what: str, state: str) -> None:
+        self.timeline.append((time.monotonic(), what, state))
+
     def _transceiver(self, mid: object) -> RTCRtpTransceiver | None:
         return next((t for t in self.getTransceivers() if t.mid == mid), None)
 
@@ -140,7 +291,9 @@ class PeerConnection(RTCPeerConnection):
         transport: RTCDtlsTransport = transceiver.receiver.transport
         if id(transport) not in self._transports:
             self._transports.add(id(transport))
-            self._payload_map.attach(transport)
+            self._payload_map.attach(transport, self.capture)
+            self._note("dtls", transport.state)
+            transport.on("statechange", lambda: self._note("dtls", transport.state))
         receiver = transceiver.receiver
         if id(receiver) not in self._receivers:
             self._receivers.add(id(receiver))
@@ -173,6 +326,107 @@ class PeerConnection(RTCPeerConnection):
         await super().close()
 
 
+@dataclass(frozen=True, slots=True)
+class DtlsDescription:
+    """What a DTLS handshake settled (W3C ``RTCDtlsTransport``, and what it does not expose)."""
+
+    role: str
+    """``client`` or ``server`` (from ``a=setup``: the answerer's choice, RFC 5763)."""
+    state: str
+    protocol: str
+    """The DTLS version, such as ``DTLSv1.2``."""
+    cipher: str
+    srtp_profile: str
+    """The SRTP protection profile DTLS-SRTP chose (RFC 5764), such as ``SRTP_AEAD_AES_128_GCM``."""
+    local_fingerprint: str
+    peer_fingerprint: str
+    """The SHA-256 of the certificate the peer presented: it must equal its SDP's ``a=fingerprint``."""
+
+
+def _log_checks(protocol: Any, log: IceCheckLog) -> None:
+    """Time each request of one aioice ``StunProtocol``: a check, a nomination or a consent refresh."""
+    inner: Callable[..., Awaitable[Any]] = protocol.request
+    candidate = getattr(protocol, "local_candidate", None)
+    local = (str(candidate.host), int(candidate.port)) if candidate is not None else ("", 0)
+
+    async def request(
+        message: Any, addr: tuple[str, int], integrity_key: bytes | None = None, retransmissions: int | None = None
+    ) -> Any:
+        if retransmissions == 0:
+            kind: CheckKind = "consent"  # aioice refreshes consent without retransmitting
+        else:
+            kind = "nomination" if "USE-CANDIDATE" in message.attributes else "check"
+        check = log.begin(IceCheck(time.monotonic(), local, (str(addr[0]), int(addr[1])), kind))
+        try:
+            response = await inner(message, addr, integrity_key=integrity_key, retransmissions=retransmissions)
+        except Exception as error:
+            check.end, check.result, check.error = time.monotonic(), "failure", str(error) or type(error).__name__
+            raise
+        check.end, check.result = time.monotonic(), "success"
+        return response
+
+    protocol.request = request
+
+
+def _impair(ice: Any, impairments: dict[Direction, Impairment], tasks: set[asyncio.Task[None]]) -> asyncio.Task[None]:
+    """Wrap one ``RTCIceTransport``'s datagram ``_send`` and ``_recv`` (aiortc's, set per instance).
+
+    Received datagrams are pumped through a queue so that they can be held back; the pump
+    is the returned task. While both directions are perfect, every datagram passes at once.
+    """
+    send: Callable[[bytes], Awaitable[None]] = ice._send
+    recv: Callable[[], Awaitable[bytes]] = ice._recv
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Queue[bytes | Exception] = asyncio.Queue()
+    outgoing, incoming = impairments["send"], impairments["receive"]
+
+    async def send_later(data: bytes) -> None:
+        with contextlib.suppress(ConnectionError):  # the connection closed while the datagram was delayed
+            await send(data)
+
+    def launch(data: bytes) -> None:
+        task = loop.create_task(send_later(data))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def impaired_send(data: bytes) -> None:
+        if outgoing.is_perfect:
+            await send(data)
+            return
+        for delay in outgoing.schedule(len(data), loop.time()):
+            if delay <= 0:
+                await send(data)
+            else:
+                loop.call_later(delay, launch, data)
+
+    async def pump() -> None:
+        while True:
+            try:
+                data = await recv()
+            except Exception as error:  # closed: the reader gets the same error
+                arrived.put_nowait(error)
+                return
+            if incoming.is_perfect:
+                arrived.put_nowait(data)
+                continue
+            for delay in incoming.schedule(len(data), loop.time()):
+                if delay <= 0:
+                    arrived.put_nowait(data)
+                else:
+                    loop.call_later(delay, arrived.put_nowait, data)
+
+    async def impaired_recv() -> bytes:
+        item = await arrived.get()
+        if isinstance(item, Exception):
+            arrived.put_nowait(item)  # every later read fails the same way
+            raise item
+        return item
+
+    ice._send = impaired_send
+    ice._recv = impaired_recv
+    return loop.create_task(pump(), name="labkit-network-lab")
+
+
 def _ignore_bye(receiver: Any) -> None:
     """Fault 4: drop RTCP BYE before aiortc's receiver stops its decoder for good."""
     inner: Callable[[Any], Awaitable[None]] = receiver._handle_rtcp_packet
@@ -203,18 +457,32 @@ class _PayloadTypeMap:
             self.outgoing[old_type] = new_type
             self.incoming[new_type] = old_type
 
-    def attach(self, transport: Any) -> None:
+    def attach(self, transport: Any, capture: PacketCapture) -> None:
+        """Map payload types on ``transport``, and hand ``capture`` each clear packet as the wire has it."""
         send: Callable[[bytes], Awaitable[None]] = transport._send_rtp
         handle: Callable[[bytes, int], Awaitable[None]] = transport._handle_rtp_data
+        handle_rtcp: Callable[[bytes], Awaitable[None]] = transport._handle_rtcp_data
 
         async def send_rtp(data: bytes) -> None:
-            await send(self._rewrite(data, self.outgoing) if self.outgoing and not is_rtcp(data) else data)
+            if self.outgoing and not is_rtcp(data):
+                data = self._rewrite(data, self.outgoing)
+            if capture.is_on:
+                capture.record("sent", data)
+            await send(data)
 
         async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
+            if capture.is_on:
+                capture.record("received", data)
             await handle(self._rewrite(data, self.incoming) if self.incoming else data, arrival_time_ms)
+
+        async def handle_rtcp_data(data: bytes) -> None:
+            if capture.is_on:
+                capture.record("received", data)
+            await handle_rtcp(data)
 
         transport._send_rtp = send_rtp
         transport._handle_rtp_data = handle_rtp_data
+        transport._handle_rtcp_data = handle_rtcp_data
 
     @staticmethod
     def _rewrite(data: bytes, table: dict[int, int]) -> bytes:
@@ -243,4 +511,4 @@ def _same_codec(
     return base_a is not None and base_b is not None and _same_codec(base_a, base_b, a_all, b_all)
 
 
-__all__ = ["CIPHER_SUITES", "PeerConnection"]
+__all__ = ["CIPHER_SUITES", "Description", "DtlsDescription", "PeerConnection"]

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 
 from aiortc import (
     MediaStreamTrack,
@@ -37,6 +38,8 @@ from aiortc.sdp import candidate_from_sdp
 
 from ..errors import ErrorCode, LabkitError
 from ..protocol.messages import IceCandidate, NegotiationNeeded, OfferRefused, SessionDescription, SignalPayload
+from .connection_link import ConnectionLink
+from .encoder_input import EncoderInputTrack
 from .liveness import SUSPECT_SECONDS, LinkLiveness
 from .peer_connection import PeerConnection
 from .rtp_counter import RtpReceiveCounter
@@ -55,24 +58,21 @@ ACCEPTED_MEDIA = (
 )
 
 
-class PeerLink:
-    """The media path to ``remote_id``."""
+class PeerLink(ConnectionLink):
+    """The media path to ``remote_id``: one peer connection of a mesh (a ``MediaLink``)."""
 
     def __init__(
         self,
         remote_id: str,
-        audio: MediaStreamTrack,
-        video: MediaStreamTrack,
+        audio: EncoderInputTrack,
+        video: EncoderInputTrack,
         configuration: RTCConfiguration,
         send_signal: SignalSender,
         on_track: Callable[[MediaStreamTrack], None],
         on_state: Callable[[str], None],
     ) -> None:
-        self.remote_id = remote_id
-        self.pc = PeerConnection(configuration)
+        super().__init__(remote_id, PeerConnection(configuration))
         self._tracks = {"audio": audio, "video": video}
-        self.inputs = self._tracks
-        """What each sender encodes, by kind (the call's encoder inputs)."""
         self._send_signal = send_signal
         self._lock = asyncio.Lock()
         self._answered = asyncio.Event()  # no negotiation of ours is waiting to complete
@@ -83,8 +83,6 @@ class PeerLink:
         self.held = False
         self.liveness = LinkLiveness()
         """When the peer was last heard from (RTP or RTCP)."""
-        self.received: dict[str, RtpReceiveCounter] = {}
-        """Received RTP per kind ("audio", "video"), counted from the first packet on."""
 
         def track_arrived(track: MediaStreamTrack) -> None:
             for transceiver in self.pc.getTransceivers():
@@ -111,6 +109,11 @@ class PeerLink:
     def is_stalled(self) -> bool:
         """Connected, but nothing has arrived for ``SUSPECT_SECONDS``: the peer may be frozen or gone."""
         return self.silence() > SUSPECT_SECONDS
+
+    @property
+    def encoder_inputs(self) -> Mapping[str, EncoderInputTrack]:
+        """What each sender encodes, by kind (the call's encoder inputs)."""
+        return MappingProxyType(self._tracks)
 
     @property
     def connection_state(self) -> str:
@@ -206,14 +209,6 @@ class PeerLink:
             OfferRefused(kind="error", code=ErrorCode.OFFER_NOT_ACCEPTABLE.value, message=message, hint=ACCEPTED_MEDIA)
         )
         raise LabkitError(ErrorCode.OFFER_NOT_ACCEPTABLE, message, ACCEPTED_MEDIA)
-
-    @property
-    def failure(self) -> str | None:
-        """What failed, once the link has: ``"ice"`` (no path), ``"dtls"`` (a path, no handshake)."""
-        if self.connection_state != "failed":
-            return None
-        ice = self.pc.iceConnectionState
-        return "dtls" if ice in ("connected", "completed") else "ice"
 
     async def set_held(self, held: bool) -> None:
         """Hold (no media either way) or resume, by renegotiating every transceiver's direction.

@@ -7,6 +7,7 @@ packet's size before passing it on. The cost is an addition per packet.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,9 +24,13 @@ class RtpReceiveCounter:
         self.packets = 0
         self.bytes = 0
         self.frames = 0
+        self.first_packet_at: float | None = None
+        """``time.monotonic()`` of the first packet."""
         inner: Callable[..., Awaitable[None]] = receiver._handle_rtp_packet
 
         async def counted(packet: Any, arrival_time_ms: int) -> None:
+            if self.first_packet_at is None:
+                self.first_packet_at = time.monotonic()
             self.packets += 1
             self.bytes += len(packet.payload) + packet.padding_size
             self.frames += packet.marker

@@ -26,6 +26,8 @@ class _Sink:
         self.track = track
         self.frames = 0
         self.last_frame_at: float | None = None
+        self.first_frame_at: float | None = None
+        """``time.monotonic()`` of the first frame (the inspector's 'first decoded frame')."""
         self._arrivals: deque[float] = deque(maxlen=120)
         self._task = asyncio.get_running_loop().create_task(self._run(), name=name)
 
@@ -40,6 +42,8 @@ class _Sink:
                 frame = await self.track.recv()
                 now = time.monotonic()
                 self.frames += 1
+                if self.first_frame_at is None:
+                    self.first_frame_at = now
                 self.last_frame_at = now
                 self._arrivals.append(now)
                 self._on_frame(frame)

@@ -14,7 +14,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 from av import AudioFrame, VideoFrame
 from av.audio.resampler import AudioResampler
-from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import ErrorCode, LabkitError
+from .compositor import GridCompositor, Tile
 from .microphones import FRAME_SAMPLES, SAMPLE_RATE
 from .sample_queue import SampleQueue
 
@@ -37,15 +36,6 @@ PRIME_SAMPLES = 3 * FRAME_SAMPLES
 """A source plays into the mix once 60 ms of it are waiting (and again after it ran dry)."""
 MAX_BACKLOG = 25 * FRAME_SAMPLES
 """At most 0.5 s of one source waits; older audio is dropped."""
-BACKGROUND = (24, 24, 24)
-
-
-@dataclass(frozen=True, slots=True)
-class Tile:
-    """One picture in the recording's grid: a label, and the latest frame (None: no video)."""
-
-    label: str
-    frame: VideoFrame | None
 
 
 class _Source:
@@ -104,7 +94,7 @@ class WebmRecorder:
         self._sources: dict[str, _Source] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._font = ImageFont.load_default(size=max(12, height // 24))
+        self._compositor = GridCompositor(width, height)
         self.frames_written = 0
         """Video frames encoded so far."""
         self.audio_samples_written = 0
@@ -207,28 +197,8 @@ class WebmRecorder:
         self.frames_written += 1
 
     def compose(self, tiles: Sequence[Tile]) -> npt.NDArray[np.uint8]:
-        """The grid: one cell per tile, each frame fitted in its cell, each label on it."""
-        canvas = np.empty((self.height, self.width, 3), dtype=np.uint8)
-        canvas[:] = BACKGROUND
-        count = max(1, len(tiles))
-        columns = math.ceil(math.sqrt(count))
-        rows = math.ceil(count / columns)
-        cell_w, cell_h = self.width // columns, self.height // rows
-        for index, tile in enumerate(tiles):
-            x, y = (index % columns) * cell_w, (index // columns) * cell_h
-            if tile.frame is not None and tile.frame.width and tile.frame.height:
-                scale = min(cell_w / tile.frame.width, cell_h / tile.frame.height)
-                w = max(2, int(tile.frame.width * scale) // 2 * 2)
-                h = max(2, int(tile.frame.height * scale) // 2 * 2)
-                picture = tile.frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
-                top, left = y + (cell_h - h) // 2, x + (cell_w - w) // 2
-                canvas[top : top + h, left : left + w] = picture
-        image = Image.fromarray(canvas)
-        draw = ImageDraw.Draw(image)
-        for index, tile in enumerate(tiles):
-            x, y = (index % columns) * cell_w, (index // columns) * cell_h
-            draw.text((x + 8, y + cell_h - 8), tile.label, font=self._font, fill=(255, 255, 255), anchor="ld")
-        return np.asarray(image)
+        """The picture for ``tiles`` (see ``GridCompositor``)."""
+        return self._compositor.compose(tiles)
 
 
 __all__ = ["Tile", "WebmRecorder"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import LabkitError, TokenError
+
 
 @dataclass(frozen=True, slots=True)
 class CallEndReason:
@@ -58,3 +60,17 @@ SECURE_TRANSPORT_FAILED = CallEndReason(410, 3101, "The encrypted media connecti
 
 MEDIA_FAILURES = (NOT_ACCEPTABLE, NETWORK, SECURE_TRANSPORT_FAILED)
 """The reasons an agent may give in ``hang-up``: its media to a peer failed, and the others are told why."""
+
+
+def for_refusal(error: LabkitError) -> CallEndReason:
+    """The end reason for a request the service refused: 495/4507 for a token, else 400 with its code."""
+    if isinstance(error, TokenError):
+        return INVALID_TOKEN.with_message(error.message)
+    return REQUEST_REFUSED.with_message(f"{error.code.value}: {error.message}")
+
+
+def for_failure(error: Exception) -> CallEndReason:
+    """The end reason for labkit's own work that failed unexpectedly (500; the log has the traceback)."""
+    return INTERNAL_FAILURE.with_message(
+        f"labkit failed to set up the call ({type(error).__name__}: {str(error)[:200]}); see the log."
+    )

@@ -3,6 +3,11 @@
 Messages are JSON text frames over one WebSocket, each an object with a ``type``. Field
 names are camelCase on the wire. A client may put a ``ref`` string on any message; the
 service echoes it on the reply or error that the message causes. See ``docs/protocol.md``.
+
+Why one module of some 600 lines: this is the wire format's single source of truth. Every
+message type, its fields and limits, and the two unions the parsers validate against must
+change together (and with ``docs/protocol.md``); spread over modules, one could change
+without the others.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class Server:
             backlog=listen_backlog(),
         )
         await site.start()
-        server = site._server
+        server = site._server  # noqa: SLF001  (aiohttp's TCPSite does not expose the port it bound)
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else self._requested_port
         logger.info("labkit service listening on %s", self.url)

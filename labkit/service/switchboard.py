@@ -1,6 +1,11 @@
 """Routes call signaling between signed-in agents and keeps every call's roster.
 
 All methods run on the service's event loop; nothing here blocks or awaits the network.
+
+Why one module of some 500 lines: it is one state machine. Each handler changes the same
+calls and rosters, and the rules between them (who rings, who is told, when a call
+ends) only read true side by side; ``call_record`` holds the data, ``agent_connection``
+the sockets.
 """
 
 from __future__ import annotations

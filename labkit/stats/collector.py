@@ -1,12 +1,13 @@
 """The media stats collector. ACS: ``MediaStatsCollector`` from ``createCollector``.
 
 Every ``sample_interval`` it samples each peer connection of the call on the engine
-thread, from three sources:
+thread, from four sources:
 - **aiortc's ``getStats()``:** bytes and packets sent; loss, jitter and RTT from RTCP;
 - **labkit's own counters:** received bytes, packets and frames at each receiver; frames
   and sizes at each encoder input; decoded frames and freezes at each video sink; audio
   levels at the microphone feed and at each remote audio sink;
-- **the encoder's target bitrate:** aiortc's congestion-control (REMB) estimate.
+- **the encoder's target bitrate:** aiortc's congestion-control (REMB) estimate;
+- **the ICE checks labkit times:** the candidate pair's round trip.
 
 Events: ``sample_reported`` (``MediaStatsReport``) each interval, and
 ``summary_reported`` (``MediaStatsSummary``) every ``summary_interval`` seconds.
@@ -15,26 +16,27 @@ Events: ``sample_reported`` (``MediaStatsReport``) each interval, and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
-from aiortc import RTCRtpSender, RTCStatsReport
+from aiortc import RTCStatsReport
 
-from ..calling.events import Emitter
+from ..calling.event_emitter import Emitter
 from .metrics import Direction, Kind
+from .rates import CounterRates, summarize
 
 if TYPE_CHECKING:
     import pandas
 
     from ..calling.call import Call
+    from ..calling.call_media import CallMedia
     from ..calling.remote_participant import RemoteParticipant
-    from ..media.peer_link import PeerLink
+    from ..media.media_link import MediaLink
 
 logger = logging.getLogger(__name__)
 
@@ -90,34 +92,31 @@ class MediaStatsSummary:
     """(participant, direction, kind, metric) -> (mean, minimum, maximum)."""
 
 
-@dataclass
-class _Previous:
-    at: float
-    values: dict[str, float] = field(default_factory=dict)
+CollectorEventName = Literal["sample_reported", "summary_reported"]
+"""The events of ``MediaStatsCollector``."""
 
 
-class MediaStatsCollector(Emitter):
+class MediaStatsCollector(Emitter[CollectorEventName]):
     """Samples a call's media every ``sample_interval`` seconds until ``dispose()`` or the call ends."""
-
-    EVENTS = ("sample_reported", "summary_reported")
 
     def __init__(self, call: Call, sample_interval: float = 1.0, summary_interval: float = 10.0) -> None:
         if sample_interval <= 0:
             raise ValueError("sample_interval must be positive, e.g. 1.0 (seconds)")
-        super().__init__(call._dispatcher)
+        super().__init__(call.media.dispatcher)
         self.call = call
+        self._media: CallMedia = call.media
         self.sample_interval = sample_interval
         self.summary_interval = summary_interval
         self.samples: list[MediaStatsSample] = []
         self.start = time.monotonic()
-        self._previous: dict[tuple[str, Direction, Kind], _Previous] = {}
+        self._rates = CounterRates()
         self._summary_from = 0.0
         self._task: asyncio.Task[None] | None = None
         self.busy_seconds = 0.0
         """Wall time spent sampling so far: an upper bound on the collector's own CPU cost."""
         self.listeners: list[Callable[[MediaStatsReport], None]] = []
         """Called on the engine thread with each report, before the event (for diagnostics)."""
-        call._engine.call_soon(self._begin)
+        self._media.engine.call_soon(self._begin)
 
     @property
     def is_running(self) -> bool:
@@ -126,7 +125,7 @@ class MediaStatsCollector(Emitter):
     @property
     def events(self) -> list[tuple[float, str]]:
         """The call's media events since the collector started, as (seconds, label)."""
-        return [(at - self.start, label) for at, label in list(self.call.media_events) if at >= self.start]
+        return [(at - self.start, label) for at, label in self._media.events if at >= self.start]
 
     def rows(self) -> list[tuple[float, str, str, str, str, Value]]:
         """Every sample so far in tidy long form: (time, participant, direction, kind, metric, value)."""
@@ -155,31 +154,24 @@ class MediaStatsCollector(Emitter):
 
     async def raw_reports(self) -> dict[str, RTCStatsReport]:
         """aiortc's W3C ``getStats()`` report per participant (user id); see ``metrics.RAW_TO_DERIVED``."""
-        links = dict(self.call._links)
+        links = self._media.links
 
         async def get_all() -> dict[str, RTCStatsReport]:
-            return {user_id: await link.pc.getStats() for user_id, link in links.items()}
+            return {user_id: await link.get_stats() for user_id, link in links.items()}
 
-        return await self.call._engine.run(get_all())
+        return await self._media.engine.run(get_all())
 
     async def dispose(self) -> None:
         """Stop sampling. ACS: ``collector.dispose()``."""
-        task = self._task
-        if task is not None:
-
-            async def stop() -> None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-            await self.call._engine.run(stop())
+        await self._media.engine.cancel(self._task)
 
     # --- engine side ----------------------------------------------------------------------
 
     def _begin(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="labkit-stats-collector")
 
-    def _on_call_ended(self) -> None:
+    def stop_sampling(self) -> None:
+        """Stop at once, on the engine thread (the call ended)."""
         if self._task is not None:
             self._task.cancel()
 
@@ -202,11 +194,12 @@ class MediaStatsCollector(Emitter):
         now = time.monotonic()
         at = round(now - self.start, 3)
         samples: list[MediaStatsSample] = []
-        for user_id, link in list(self.call._links.items()):
-            participant = self.call._participants.get(user_id)
+        participants = self._media.participants
+        for user_id, link in self._media.links.items():
+            participant = participants.get(user_id)
             if participant is None:
                 continue
-            report = await link.pc.getStats()
+            report = await link.get_stats()
             for direction in Direction:
                 for kind in Kind:
                     metrics = self._metrics(link, participant, report, direction, kind, now)
@@ -215,14 +208,14 @@ class MediaStatsCollector(Emitter):
         reported = MediaStatsReport(at, tuple(samples))
         for listener in list(self.listeners):
             listener(reported)
-        self._emit("sample_reported", reported)
+        self.emit("sample_reported", reported)
         if at - self._summary_from >= self.summary_interval:
-            self._emit("summary_reported", self._summary(self._summary_from, at))
+            self.emit("summary_reported", self._summary(self._summary_from, at))
             self._summary_from = at
 
     def _metrics(
         self,
-        link: PeerLink,
+        link: MediaLink,
         participant: RemoteParticipant,
         report: RTCStatsReport,
         direction: Direction,
@@ -241,18 +234,18 @@ class MediaStatsCollector(Emitter):
             metrics["jitter_in_ms"] = getattr(remote, "jitter", 0) / clock * 1000 if remote else None
             rtt = getattr(remote, "roundTripTime", None)
             metrics["rtt_in_ms"] = rtt * 1000 if rtt is not None else None
-            metrics["pair_rtt_in_ms"] = None
+            metrics["pair_rtt_in_ms"] = link.ice_checks.latest_rtt_ms()  # the latest check or consent refresh
             if kind is Kind.AUDIO:
-                feed = self.call._audio_feed
+                feed = self._media.audio_feed
                 metrics["audio_input_level"] = feed.input_meter.level() if feed is not None else None
             else:
-                encoder_input: Any = link.inputs.get("video")
-                feed_frames = float(self.call._video_feed.frames_sent if self.call._video_feed else 0)
-                counters["input"] = feed_frames
+                encoder_input = link.encoder_inputs["video"]
+                video_feed = self._media.video_feed
+                counters["input"] = float(video_feed.frames_sent if video_feed else 0)
                 counters["encoded"] = float(encoder_input.frames)
                 metrics["frame_width_sent"], metrics["frame_height_sent"] = encoder_input.frame_size
                 metrics["frames_sent"] = float(encoder_input.frames)
-                metrics["target_bitrate"] = _target_bitrate(link, kind)
+                metrics["target_bitrate"] = link.target_bitrate(kind.value)
         else:
             inbound = stats.get("inbound-rtp")
             counter = link.received.get(kind.value)
@@ -263,18 +256,18 @@ class MediaStatsCollector(Emitter):
             if kind is Kind.AUDIO:
                 metrics["audio_output_level"] = participant.audio_level_dbfs()
             else:
-                stream = participant._video
-                sink = stream._sink
+                streams = participant.video_streams
+                stream = streams[0] if streams else None
                 received = float(counter.frames if counter else 0)
-                decoded = float(sink.frames if sink else 0)
+                decoded = float(stream.frames_received if stream else 0)
                 counters["received"], counters["decoded"] = received, decoded
-                metrics["frame_width_received"], metrics["frame_height_received"] = stream.size
+                metrics["frame_width_received"], metrics["frame_height_received"] = stream.size if stream else (0, 0)
                 metrics["frames_received"], metrics["frames_decoded"] = received, decoded
                 # aiortc's jitter buffer holds one frame back until the next one starts
                 metrics["frames_dropped"] = max(0.0, received - decoded - 1)
-                metrics["longest_freeze_duration_in_ms"] = (sink.longest_freeze_duration * 1000) if sink else 0.0
-                metrics["total_freeze_duration_in_ms"] = (sink.total_freeze_duration * 1000) if sink else 0.0
-        rates = self._rates((participant.user_id, direction, kind), counters, now)
+                metrics["longest_freeze_duration_in_ms"] = (stream.longest_freeze_duration * 1000) if stream else 0.0
+                metrics["total_freeze_duration_in_ms"] = (stream.total_freeze_duration * 1000) if stream else 0.0
+        rates = self._rates.update((participant.user_id, direction, kind), counters, now)
         metrics["bitrate"] = rates["bytes"] * 8
         metrics["packets_per_second"] = rates["packets"]
         metrics["packets_lost_per_second"] = rates["lost"]
@@ -287,32 +280,9 @@ class MediaStatsCollector(Emitter):
             metrics["frame_rate_decoded"] = rates["decoded"]
         return metrics
 
-    def _rates(self, key: tuple[str, Direction, Kind], counters: dict[str, float], now: float) -> dict[str, float]:
-        previous = self._previous.get(key)
-        self._previous[key] = _Previous(now, dict(counters))
-        if previous is None:
-            return {name: 0.0 for name in counters}
-        elapsed = max(now - previous.at, 1e-6)
-        return {name: max(0.0, value - previous.values.get(name, value)) / elapsed for name, value in counters.items()}
-
     def _summary(self, start: float, end: float) -> MediaStatsSummary:
-        grouped: dict[tuple[str, str, str, str], list[float]] = {}
-        for sample in self.samples:
-            if start < sample.time <= end:
-                for metric, value in sample.metrics.items():
-                    if isinstance(value, int | float):
-                        key = (sample.participant, sample.direction.value, sample.kind.value, metric)
-                        grouped.setdefault(key, []).append(float(value))
-        aggregates = {k: (sum(v) / len(v), min(v), max(v)) for k, v in grouped.items()}
-        return MediaStatsSummary(start, end, aggregates)
-
-
-def _target_bitrate(link: PeerLink, kind: Kind) -> float | None:
-    """The encoder's target (aiortc's REMB-driven estimate), or ``None`` before the first frame."""
-    for transceiver in link.pc.getTransceivers():
-        if transceiver.kind == kind.value:
-            sender: RTCRtpSender = transceiver.sender
-            encoder = getattr(sender, "_RTCRtpSender__encoder", None)  # aiortc keeps it private
-            target = getattr(encoder, "target_bitrate", None)
-            return float(target) if target is not None else None
-    return None
+        points = (
+            (sample.time, (sample.participant, sample.direction.value, sample.kind.value), sample.metrics)
+            for sample in self.samples
+        )
+        return MediaStatsSummary(start, end, summarize(points, start, end))

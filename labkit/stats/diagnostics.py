@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Literal
 
-from ..calling.events import Emitter, EventDispatcher
+from ..calling.event_emitter import Emitter, EventDispatcher
 from ..calling.features import Features, register_feature
-from ..states import CallState, ConnectionState
+from ..states import CallState
 from .collector import MediaStatsCollector, MediaStatsReport, MediaStatsSample
 
 if TYPE_CHECKING:
@@ -91,10 +91,12 @@ MEDIA_DIAGNOSTICS: dict[str, DiagnosticValue] = {
 }
 
 
-class DiagnosticsGroup(Emitter):
-    """One family of diagnostics (ACS: ``ufd.network`` or ``ufd.media``)."""
+DiagnosticsEventName = Literal["diagnostic_changed"]
+"""The events of ``DiagnosticsGroup``."""
 
-    EVENTS = ("diagnostic_changed",)
+
+class DiagnosticsGroup(Emitter[DiagnosticsEventName]):
+    """One family of diagnostics (ACS: ``ufd.network`` or ``ufd.media``)."""
 
     def __init__(self, dispatcher: EventDispatcher, initial: dict[str, DiagnosticValue]) -> None:
         super().__init__(dispatcher)
@@ -104,13 +106,14 @@ class DiagnosticsGroup(Emitter):
         """Every diagnostic of the group and its current value. ACS: ``getLatest()``."""
         return dict(self._values)
 
-    def _set(self, name: str, value: DiagnosticValue) -> None:
+    def update(self, name: str, value: DiagnosticValue) -> None:
+        """Set ``name`` and raise ``diagnostic_changed`` if it changed (the evaluation calls it)."""
         if self._values.get(name) != value:
             self._values[name] = value
             kind: Literal["DiagnosticQuality", "DiagnosticFlag"] = (
                 "DiagnosticFlag" if isinstance(value, bool) else "DiagnosticQuality"
             )
-            self._emit("diagnostic_changed", DiagnosticChanged(name, value, kind))
+            self.emit("diagnostic_changed", DiagnosticChanged(name, value, kind))
 
 
 def quality(loss: float, jitter_in_ms: float, rtt_in_ms: float) -> DiagnosticQuality:
@@ -133,8 +136,9 @@ class UserFacingDiagnosticsFeature:
 
     def __init__(self, call: Call) -> None:
         self.call = call
-        self.network = DiagnosticsGroup(call._dispatcher, NETWORK_DIAGNOSTICS)
-        self.media = DiagnosticsGroup(call._dispatcher, MEDIA_DIAGNOSTICS)
+        self._media = call.media
+        self.network = DiagnosticsGroup(call.media.dispatcher, NETWORK_DIAGNOSTICS)
+        self.media = DiagnosticsGroup(call.media.dispatcher, MEDIA_DIAGNOSTICS)
         self._collector = MediaStatsCollector(call, EVALUATION_INTERVAL, summary_interval=float("inf"))
         self._collector.listeners.append(self._evaluate)
         self._ever_connected = False
@@ -152,7 +156,7 @@ class UserFacingDiagnosticsFeature:
 
     def on_call_ended(self) -> None:
         """Stop evaluating (CallFeature hook)."""
-        self._collector._on_call_ended()
+        self._collector.stop_sampling()
 
     # --- engine side ----------------------------------------------------------------------
 
@@ -181,39 +185,40 @@ class UserFacingDiagnosticsFeature:
                     receive = max(receive, level)
                 else:
                     send = max(send, level)
-        self.network._set("network_receive_quality", receive)
-        self.network._set("network_send_quality", send)
-        states = [link.connection_state for link in self.call._links.values()]
+        self.network.update("network_receive_quality", receive)
+        self.network.update("network_send_quality", send)
+        links = self._media.links.values()
+        states = [link.connection_state for link in links]
         self._ever_connected = self._ever_connected or "connected" in states
-        stalled = any(link.is_stalled for link in self.call._links.values())  # connected, but nothing arrives
+        stalled = any(link.is_stalled for link in links)  # connected, but nothing arrives
         reconnecting = stalled or (
             self._ever_connected and any(state in ("disconnected", "connecting") for state in states)
         )
-        self.network._set("network_reconnect", DiagnosticQuality.BAD if reconnecting else DiagnosticQuality.GOOD)
-        signaling_down = self.call._agent.connection_state is ConnectionState.DISCONNECTED
+        self.network.update("network_reconnect", DiagnosticQuality.BAD if reconnecting else DiagnosticQuality.GOOD)
+        signaling_down = not self._media.is_service_connected
         media_down = bool(states) and all(state in ("failed", "closed") for state in states)
-        self.network._set("no_network", signaling_down or media_down)
+        self.network.update("no_network", signaling_down or media_down)
 
     def _evaluate_media(self) -> None:
         call, now = self.call, time.monotonic()
         devices = call.device_manager
-        audio, video = call._audio_feed, call._video_feed
-        self.media._set("no_microphone_devices_enumerated", not devices.has_microphones)
-        self.media._set("no_speaker_devices_enumerated", not devices.has_speakers)
-        self.media._set("camera_permission_denied", devices.permission_denied("video"))
-        self.media._set("microphone_permission_denied", devices.permission_denied("audio"))
+        audio, video = self._media.audio_feed, self._media.video_feed
+        self.media.update("no_microphone_devices_enumerated", not devices.has_microphones)
+        self.media.update("no_speaker_devices_enumerated", not devices.has_speakers)
+        self.media.update("camera_permission_denied", devices.permission_denied("video"))
+        self.media.update("microphone_permission_denied", devices.permission_denied("audio"))
         sending = call.state in (CallState.CONNECTED, CallState.REMOTE_HOLD) and any(
-            link.connection_state == "connected" for link in call._links.values()
+            link.connection_state == "connected" for link in self._media.links.values()
         )
         speaking = audio is not None and call.is_muted and audio.input_meter.level() > SPEAKING_LEVEL_DBFS
-        self.media._set("speaking_while_microphone_is_muted", speaking)
+        self.media.update("speaking_while_microphone_is_muted", speaking)
         microphone_broken = audio is not None and (
             audio.source_failed or (audio.source is not None and sending and _stale(audio.last_frame_at, now))
         )
-        self.media._set("microphone_not_functioning", microphone_broken)
-        stream = call._video_stream
+        self.media.update("microphone_not_functioning", microphone_broken)
+        stream = self._media.video_stream
         start_failed = stream is not None and stream.camera_failed and stream.camera_frames == 0
-        self.media._set("camera_start_failed", start_failed)
+        self.media.update("camera_start_failed", start_failed)
         frozen = (
             stream is not None
             and video is not None
@@ -221,7 +226,7 @@ class UserFacingDiagnosticsFeature:
             and not start_failed
             and _stale(video.last_frame_at, now)
         )
-        self.media._set("camera_freeze", frozen)
+        self.media.update("camera_freeze", frozen)
 
 
 def _stale(last: float | None, now: float) -> bool:

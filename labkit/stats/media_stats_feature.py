@@ -30,7 +30,7 @@ class MediaStatsFeature:
     def on_call_ended(self) -> None:
         """Take a last sample and stop every collector (CallFeature hook)."""
         for collector in self.collectors:
-            collector._on_call_ended()
+            collector.stop_sampling()
 
 
 register_feature(Features.MEDIA_STATS, MediaStatsFeature)

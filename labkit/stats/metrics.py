@@ -46,7 +46,8 @@ METRICS: dict[tuple[Direction, Kind], tuple[str, ...]] = {
         "total_freeze_duration_in_ms",
     ),
 }
-"""Which metrics each (direction, kind) sample has. ``pair_rtt_in_ms`` is ``None``: aioice measures no RTT."""
+"""Which metrics each (direction, kind) sample has. ``pair_rtt_in_ms`` is the round trip of the newest answered
+ICE check or consent refresh (labkit times them; aioice measures none), ``None`` before the first."""
 
 RAW_TO_DERIVED = {
     "outbound-rtp.bytesSent": "send bitrate (difference over the interval, x8)",

@@ -45,8 +45,8 @@ class Feed:
     is_mirrored: bool = False
     placeholder: Placeholder | None = None
     frames_pushed: int = 0
-    _last: object = field(default=None, repr=False)
-    _showing_placeholder: bool = False
+    last: object = field(default=None, repr=False)
+    showing_placeholder: bool = False
 
 
 class FramePump:
@@ -73,14 +73,14 @@ class FramePump:
         for feed in list(self.feeds):
             frame = feed.source()
             if frame is None:
-                if feed.placeholder is not None and not feed._showing_placeholder:
+                if feed.placeholder is not None and not feed.showing_placeholder:
                     feed.image.value = jpeg(feed.placeholder(feed.width, feed.height))
-                    feed._showing_placeholder = True
+                    feed.showing_placeholder = True
                 continue
-            if frame is feed._last:
+            if frame is feed.last:
                 continue
-            feed._last = frame
-            feed._showing_placeholder = False
+            feed.last = frame
+            feed.showing_placeholder = False
             picture = scale_frame(frame, feed.width, feed.height, feed.scaling_mode, feed.is_mirrored)
             feed.image.value = jpeg(picture)
             feed.frames_pushed += 1

@@ -1,65 +1,14 @@
-"""Real JupyterLab and real Chromium (Debian's, driven by playwright) for browser tests."""
+"""Fixtures for the browser tests: a real JupyterLab, and pages of Debian's Chromium."""
 
 from __future__ import annotations
 
-import json
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from ..calling.conftest import people  # noqa: F401  (the fixture, for calls between pages and Python agents)
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
-
-
-def flags_with(flag: str, value: str) -> list[str]:
-    """``CHROMIUM_FLAGS`` with ``flag`` given ``value`` (``--flag=value``)."""
-    return [f"{flag}={value}" if f == flag else f for f in CHROMIUM_FLAGS]
-
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-HERE = Path(__file__).resolve().parent
-
-
-@dataclass
-class Lab:
-    url: str
-    token: str
-    root: Path
-
-    def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from .chromium_lab import CHROMIUM, CHROMIUM_FLAGS, HERE, Lab, flags_with, open_page, running_lab
 
 
 @pytest.fixture(scope="module")
@@ -73,89 +22,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield server
 
 
-@contextmanager
-def running_lab(root: Path) -> Iterator[Lab]:
-    """A real JupyterLab serving ``root`` on a free loopback port, stopped afterwards.
-
-    Its notebooks render every cell (``windowingMode: none``): JupyterLab's default renders only
-    the cells in view, so an output scrolled away (a frame, a video) would not be in the page.
-    """
-    token, port = secrets.token_hex(16), _free_port()
-    settings = Path(tempfile.mkdtemp(prefix="labkit-lab-settings-"))
-    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-    tracker.parent.mkdir(parents=True)
-    tracker.write_text(json.dumps({"windowingMode": "none"}))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--allow-root",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            f"--ServerApp.root_dir={root}",
-            f"--IdentityProvider.token={token}",
-            "--LabApp.expose_app_in_browser=True",
-            f"--LabApp.user_settings_dir={settings}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            err = process.stderr.read().decode()[-3000:] if process.stderr else ""
-            process.kill()
-            raise RuntimeError(f"JupyterLab did not start: {err}")
-        time.sleep(0.3)
-    try:
-        yield Lab(url, token, root)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(settings, ignore_errors=True)
-
-
 @pytest.fixture
 async def page() -> AsyncIterator[object]:
-    async for opened in _page(CHROMIUM_FLAGS):
+    async for opened in open_page(CHROMIUM_FLAGS):
         yield opened
 
 
 @pytest.fixture
 async def denying_page() -> AsyncIterator[object]:
     """A page whose browser refuses every camera and microphone request (NotAllowedError)."""
-    async for opened in _page(flags_with("--use-fake-ui-for-media-stream", "deny")):
+    async for opened in open_page(flags_with("--use-fake-ui-for-media-stream", "deny")):
         yield opened
-
-
-async def _page(flags: list[str]) -> AsyncIterator[object]:
-    async for context in chromium_context(flags, width=1500, height=1100):
-        yield await context.new_page()
-
-
-async def chromium_context(flags: list[str], width: int = 1200, height: int = 900) -> AsyncIterator[Any]:
-    """Debian's Chromium with ``flags``, and a context (a window's worth of pages) in it; closed afterwards."""
-    from playwright.async_api import async_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as playwright:
-        # playwright gives each launch a fresh temporary profile of its own
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
-        context = await browser.new_context(
-            viewport={"width": width, "height": height}, permissions=["clipboard-read", "clipboard-write"]
-        )
-        yield context
-        await browser.close()

@@ -6,7 +6,7 @@ import asyncio
 import re
 from typing import Any
 
-from .conftest import Lab
+from .chromium_lab import Lab
 
 KERNEL_IDLE = """() => {
   const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;

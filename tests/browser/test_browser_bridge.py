@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ARTIFACTS, Lab
+from .chromium_lab import ARTIFACTS, Lab
 from .lab_notebooks import KERNEL_IDLE, NOTEBOOK_TEXT, open_and_run, output_line, result, run_cells
 from .web_pages import CALL_SUMMARY
 
@@ -61,6 +61,8 @@ async def test_the_page_is_a_media_peer_of_the_kernel(lab: Lab, page: Any) -> No
 
         # Bob's video plays in the page's <video>, decoded by Chromium at full frame rate
         await result(page, "showing")
+        # and the inspector sees inside the bridge's connection too (the page camera's RTP, RTCP, DTLS)
+        assert await result(page, "bridge inspector", 30) == "RESULT bridge inspector True True True"
         video = page.locator("video.labkit-browser-video")
         await video.wait_for(timeout=15_000)
         await video.scroll_into_view_if_needed()  # Chromium pauses muted autoplay video out of view

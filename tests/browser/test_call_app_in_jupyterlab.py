@@ -14,7 +14,7 @@ from PIL import Image
 
 from labkit.media import frame_code
 
-from .conftest import ARTIFACTS, Lab
+from .chromium_lab import ARTIFACTS, Lab
 from .lab_notebooks import open_and_run, result, run_cells
 
 NOTEBOOK_03 = Path(__file__).resolve().parents[2] / "notebooks" / "03_call_app.ipynb"
@@ -26,7 +26,7 @@ async def shot(page: Any, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / f"call-app-{name}.png"))
 
 
-def pixels(png: bytes) -> np.ndarray:  # type: ignore[type-arg]
+def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(BytesIO(png)).convert("RGB"))
 
 

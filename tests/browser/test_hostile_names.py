@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ARTIFACTS, Lab
+from .chromium_lab import ARTIFACTS, Lab
 from .lab_notebooks import result, run_cells
 
 pytestmark = pytest.mark.browser

@@ -6,6 +6,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,9 @@ from labkit.calling import Features
 from labkit.media import frame_code
 from labkit.service import EmbeddedService
 
-from ..calling.conftest import Factory, eventually, frames_during
-from ..calling.test_relay import relayed
-from ..turn_server import turn_server
-from .conftest import CHROMIUM_FLAGS, chromium_context, flags_with
+from ..helpers import Factory, eventually, frames_during, free_port, has_audio, has_frames, has_video, serve
+from ..turn_server import relayed, turn_server
+from .chromium_lab import CHROMIUM_FLAGS, chromium_context, flags_with
 from .web_pages import WebPage
 
 pytestmark = pytest.mark.browser
@@ -143,7 +143,7 @@ async def rate(read: Any, seconds: float = 1.0) -> float:
     """How much ``read()`` grows per second."""
     before = await read()
     await asyncio.sleep(seconds)
-    return (await read() - before) / seconds
+    return float(await read() - before) / seconds
 
 
 async def test_controls_from_the_page_reach_python_and_back(
@@ -236,7 +236,7 @@ async def test_controls_from_the_page_reach_python_and_back(
     assert len(pictures) >= 15
     page_cell = pictures[-1][120:360, 0:320]  # the page's 640x480 camera, fitted into the left cell
     assert page_cell.std() > 10  # Chromium's fake camera, not an empty cell
-    assert frame_code.decode(page_cell) is None  # and not a labkit camera
+    assert frame_code.decode(np.asarray(page_cell, dtype=np.uint8)) is None  # and not a labkit camera
     await alice.shot("3-controls")
 
     await alice.button("Hang up").click()
@@ -289,9 +289,9 @@ async def test_group_call_with_two_pages_and_a_python_agent(
     participants = await call.wait_for_remote_participants(2, timeout=10)
     assert sorted(p.display_name for p in participants) == ["alice", "carol"]
     for participant in participants:  # Python decodes both pages' cameras
-        await eventually(lambda p=participant: bool(p.video_streams), 10, "a video stream")
-        await eventually(lambda p=participant: p.video_streams[0].frames_received > 10, 10, "frames from a page")
-        await eventually(lambda p=participant: p.audio_level_dbfs() > -60, 10, "audio from a page")
+        await eventually(partial(has_video, participant), 10, "a video stream")
+        await eventually(partial(has_frames, participant), 10, "frames from a page")
+        await eventually(partial(has_audio, participant), 10, "audio from a page")
     for page, others in ((alice, (carol, bob)), (carol, (alice, bob))):  # each page decodes both others
         for other in others:
             user_id = other.user_id if isinstance(other, WebPage) else other.agent.user_id
@@ -501,8 +501,6 @@ async def test_an_access_code_and_a_held_name_in_the_web_app(browser: Any) -> No
 async def test_a_page_and_a_python_agent_keep_their_call_through_a_service_restart(
     browser: Any, tmp_path: Path
 ) -> None:
-    from ..calling.test_service_restart import free_port, serve
-
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     service = serve(port, tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .conftest import ARTIFACTS
+from .chromium_lab import ARTIFACTS
 
 # What the page's call looks like, for a test: state, participants, and per-peer getStats.
 CALL_SUMMARY = """async () => {

@@ -6,22 +6,9 @@ import asyncio
 
 import pytest
 
-from labkit import Call, CallState, LabkitError, RemoteParticipantState
+from labkit import CallState, LabkitError, RemoteParticipantState
 
-from .conftest import Factory, Person, eventually, frames_during
-
-
-async def video_call(people: Factory, bob_camera: int = 1) -> tuple[Person, Person, Call, Call]:
-    """Alice (camera 1) calls Bob, who accepts with video; both see and hear each other."""
-    alice, bob = await people("Alice"), await people("Bob")
-    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
-    bob_call = await (await bob.agent.wait_for_incoming_call()).accept(video_options=await bob.camera(bob_camera))
-    await call.wait_for_state("Connected")
-    await bob_call.wait_for_state("Connected")
-    await bob_call.remote_participants[0].video_streams[0].next_frame()
-    await eventually(lambda: bob.speaker_level() > -30, what="Alice's tone at Bob's speaker")
-    await eventually(lambda: alice.speaker_level() > -30, what="Bob's tone at Alice's speaker")
-    return alice, bob, call, bob_call
+from ..helpers import Factory, eventually, frames_during, state_of, video_call
 
 
 async def test_mute_sends_real_silence_and_tells_the_other_side(people: Factory) -> None:
@@ -92,7 +79,7 @@ async def test_hold_stops_all_media_and_resume_restores_it(people: Factory) -> N
     assert alice.speaker_level() < -60
     assert not to_bob.is_available
     await call.resume()
-    assert call.state is CallState.CONNECTED
+    assert state_of(call) is CallState.CONNECTED
     await bob_call.wait_for_state("Connected")
     await to_bob.next_frame()
     assert await frames_during(to_bob, 1.0) >= 20

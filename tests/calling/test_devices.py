@@ -13,35 +13,7 @@ from labkit import CallClient, LabkitError, LocalVideoStream, VideoStreamRendere
 from labkit.calling.video_stream_renderer import scale_frame
 from labkit.media import frame_code
 
-from .conftest import Factory, eventually
-
-
-def write_video(path: Path, seconds: float = 1.0, colour: tuple[int, int, int] = (200, 30, 30)) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libvpx", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for i in range(int(30 * seconds)):
-            image = np.full((240, 320, 3), colour, dtype=np.uint8)
-            image[:, (i * 8) % 320 : (i * 8) % 320 + 16] = 255
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
-def write_tone(path: Path, frequency: float = 1000.0, seconds: float = 1.0) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("pcm_s16le", rate=48000, layout="mono")
-        samples = (np.sin(np.arange(int(48000 * seconds)) / 48000 * 2 * np.pi * frequency) * 12000).astype(np.int16)
-        for start in range(0, samples.size, 960):
-            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 960], format="s16", layout="mono")
-            frame.sample_rate = 48000
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+from ..helpers import Factory, eventually, write_tone, write_video
 
 
 async def test_the_devices_that_are_always_there(people: Factory) -> None:

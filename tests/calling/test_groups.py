@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from labkit import Call, CallState, RemoteParticipantState
 
-from .conftest import Factory, Person, eventually
+from ..helpers import Factory, Person, eventually, has_stamp
 
 
 async def assert_mesh(calls: dict[str, Call]) -> None:
@@ -16,7 +17,7 @@ async def assert_mesh(calls: dict[str, Call]) -> None:
         for participant in call.remote_participants:
             stream = participant.video_streams[0]
             await stream.next_frame()
-            await eventually(lambda s=stream: s.latest_stamp() is not None, what=f"{name} decoding a stamp")
+            await eventually(partial(has_stamp, stream), what=f"{name} decoding a stamp")
     names = {call.remote_participants[0].display_name for call in calls.values()}
     assert names <= set(calls)
 

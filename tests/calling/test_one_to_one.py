@@ -11,7 +11,7 @@ import pytest
 
 from labkit import CallDirection, CallState, RemoteParticipantState, VideoOptions
 
-from .conftest import Factory, eventually, frames_during
+from ..helpers import Factory, eventually, frames_during
 
 
 def dominant_frequency(path: Path) -> float:

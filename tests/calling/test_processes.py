@@ -23,7 +23,7 @@ from labkit.calling import Features
 from labkit.service import EmbeddedService
 from labkit.stats import DiagnosticQuality
 
-from .conftest import Factory, eventually
+from ..helpers import Factory, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -17,11 +18,10 @@ from labkit.errors import ErrorCode
 from labkit.media import frame_code
 from labkit.media.webm_recorder import THREAD_NAME
 
-from .conftest import Factory, eventually, frames_during
-from .test_controls import video_call
+from ..helpers import Factory, eventually, frames_during, video_call
 
 
-def read_webm(path: Path) -> tuple[list[npt.NDArray[np.uint8]], npt.NDArray[np.float32], float]:
+def read_webm(path: Path) -> tuple[list[npt.NDArray[Any]], npt.NDArray[np.float32], float]:
     """Every decoded picture (RGB), the audio (mono float) and the duration in seconds."""
     with av.open(str(path)) as container:
         assert [s.codec_context.name for s in container.streams] == ["vp8", "opus"]

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from labkit import Call, CallClient, RelayConfiguration, request_token
+from labkit import CallClient, RelayConfiguration, request_token
 from labkit.cli import main as labkit_main
 from labkit.identity import LocalIdentityClient
 from labkit.protocol.messages import IceServer
 from labkit.service import EmbeddedService, start_service
 
-from ..turn_server import RELAY_PORTS, turn_server
-from .conftest import Factory, eventually, frames_during
+from ..helpers import Factory, eventually, frames_during
+from ..turn_server import relayed, turn_server
 
 SECRET = secrets.token_hex(16)
 
@@ -70,24 +70,9 @@ def service(identity: LocalIdentityClient, turn_url: str) -> Iterator[EmbeddedSe
     svc.stop()
 
 
-def relayed(call: Call) -> list[tuple[str, bool]]:
-    """For each pair the call's ICE chose: the local candidate's type, and whether the far
-    end is an address coturn allocated (a port in its relay range, after it checked the
-    credential's HMAC)."""
-    pairs = []
-    for participant in call.remote_participants:
-        pc = call.peer_connection(participant)
-        assert pc is not None
-        connection = pc.getTransceivers()[0].receiver.transport.transport._connection
-        for pair in connection._nominated.values():
-            allocated = RELAY_PORTS[0] <= pair.remote_candidate.port <= RELAY_PORTS[1]
-            pairs.append((pair.local_candidate.type, allocated))
-    return pairs
-
-
 async def test_a_call_through_a_real_turn_server(people: Factory) -> None:
     alice, bob = await people("Alice"), await people("Bob")
-    configuration = alice.agent._rtc_configuration
+    configuration = alice.agent.rtc_configuration
     assert configuration.iceTransportPolicy.value == "relay"
     (server,) = configuration.iceServers or []
     assert server.username is not None

@@ -17,7 +17,7 @@ from labkit.identity import LocalIdentityClient
 from labkit.protocol.signaling_client import list_users
 from labkit.service import EmbeddedService
 
-from .conftest import Factory, engine_threads, eventually
+from ..helpers import Factory, engine_threads, eventually
 
 
 async def test_an_expired_token_ends_the_call_with_495_4507(
@@ -163,23 +163,6 @@ async def test_bad_ring_timeouts_and_display_names_raise_labkit_errors(
         assert too_long.value.code is ErrorCode.INVALID_ARGUMENT
         with pytest.raises(LabkitError, match="ring_timeout"):
             await client.create_call_agent(token, "Long", ring_timeout=0)
-
-
-async def test_a_failure_inside_the_engine_ends_the_call_and_is_logged(
-    people: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    alice, bob = await people("Alice"), await people("Bob")
-
-    async def broken(message: object) -> object:
-        raise RuntimeError("the request path broke")
-
-    monkeypatch.setattr(alice.agent, "_request", broken)
-    call = alice.agent.start_call([bob.agent.identifier])
-    await call.wait_for_state("Disconnected", timeout=5)
-    assert call.call_end_reason is not None
-    assert (call.call_end_reason.code, call.call_end_reason.sub_code) == (500, 0)
-    assert "RuntimeError: the request path broke" in call.call_end_reason.message
-    assert any("starting the call failed" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
 @pytest.mark.parametrize(("action", "code"), [("revoke_tokens", "token-revoked"), ("delete_user", "user-deleted")])

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,25 +11,7 @@ import pytest
 from labkit import CallClient, CallState, ConnectionState, LocalVideoStream, VideoOptions, request_token
 from labkit.errors import ErrorCode, LabkitError
 
-from .conftest import eventually
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve(port: int, state_dir: Path) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "labkit", "serve", "--port", str(port), "--quiet", "--state-dir", str(state_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert re.search(r"labkit service on http://", process.stdout.readline())
-    return process
+from ..helpers import eventually, free_port, serve
 
 
 async def test_calls_survive_a_service_restart_and_the_agents_call_again(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from labkit import CallClient, TokenCredential
 from labkit.identity import LocalIdentityClient
 from labkit.service import EmbeddedService
 
-from .conftest import Factory, eventually
+from ..helpers import Factory, eventually
 
 
 async def test_a_refreshed_agent_still_calls_after_its_first_token_expired(
@@ -39,7 +39,7 @@ async def test_a_refreshed_agent_still_calls_after_its_first_token_expired(
     assert len(refreshed) == 1  # the fresh token lasts an hour: no second refresh yet
     await call.hang_up()
     await client.dispose()
-    assert agent._token_keeper is None
+    assert not agent._token_keeper.is_running  # noqa: SLF001  (a leak check: the refresh task is gone)
 
 
 async def test_without_a_refresher_the_expired_token_is_refused(
@@ -71,7 +71,7 @@ async def test_a_failing_refresher_is_logged_and_retried(
 
     short = identity.get_token(user, ["voip"], token_expires_in=timedelta(seconds=6))
     client = CallClient(service.url)
-    with caplog.at_level(logging.WARNING, logger="labkit.calling.call_agent"):
+    with caplog.at_level(logging.WARNING, logger="labkit.calling.token_keeper"):
         credential = TokenCredential(short.token, broken, refresh_before=timedelta(seconds=3))
         agent = await client.create_call_agent(credential, "Alice")
         assert attempts == 0
@@ -79,4 +79,4 @@ async def test_a_failing_refresher_is_logged_and_retried(
         await eventually(lambda: "the token service is down" in caplog.text, what="the warning")
     assert agent.connection_state.value == "Connected"  # the agent carries on
     await client.dispose()
-    assert agent._token_keeper is None
+    assert not agent._token_keeper.is_running  # noqa: SLF001  (a leak check: the refresh task is gone)

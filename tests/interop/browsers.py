@@ -26,8 +26,9 @@ from typing import Any, Protocol
 
 import pytest
 
-from ..browser.conftest import CHROMIUM, CHROMIUM_FLAGS, _free_port
+from ..browser.chromium_lab import CHROMIUM, CHROMIUM_FLAGS
 from ..browser.web_pages import CALL_SUMMARY
+from ..helpers import free_port, stop_process
 
 FIREFOX = "/usr/bin/firefox-esr"
 DRIVER_DIR = Path(__file__).with_name("firefox")
@@ -114,7 +115,7 @@ class Chromium:
     def __init__(self) -> None:
         if not Path(CHROMIUM).exists():
             pytest.fail(f"{CHROMIUM} is missing: run 'make system-deps' (it installs chromium)")
-        self.port = _free_port()
+        self.port = free_port()
         self.profile = tempfile.mkdtemp(prefix="labkit-chromium-")
         self.process = subprocess.Popen(
             [CHROMIUM, *CHROMIUM_FLAGS, f"--remote-debugging-port={self.port}", f"--user-data-dir={self.profile}"],
@@ -146,11 +147,7 @@ class Chromium:
                 await context.close()
 
     def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process, 15)
         shutil.rmtree(self.profile, ignore_errors=True)
 
 

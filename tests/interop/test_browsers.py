@@ -16,7 +16,7 @@ import pytest
 from labkit import Call, CallState
 from labkit.service import EmbeddedService
 
-from ..calling.conftest import Factory, Person, eventually, frames_during
+from ..helpers import Factory, Person, eventually, frames_during
 from .browsers import Chromium, Firefox, WebAppPeer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -73,7 +73,9 @@ async def media_both_ways(web: WebAppPeer, alice: Person, call: Call, what: str)
     await eventually(lambda: bool(remote.video_streams), 10, f"{what}: the page's video stream")
     stream = remote.video_streams[0]
     await stream.wait_until_available(10)
-    assert await frames_during(stream, 1.0) >= 10, f"{what}: the {web.engine} camera at the Python agent"
+    assert await frames_during(stream, 1.0) >= 10, (
+        f"{what}: the {web.engine} camera at the Python agent (the call: {call.state.value}, {call.call_end_reason})"
+    )
     await eventually(lambda: remote.audio_level_dbfs() > -60, 10, f"{what}: audio from {web.engine}")
     deadline = asyncio.get_running_loop().time() + 5
     while (fps := await web.rate(me, "video", "framesDecoded")) < 10:
@@ -208,3 +210,37 @@ async def test_firefox_re_offering_its_own_payload_types_keeps_the_media(
         await web.do("resume")
         await call.wait_for_state(CallState.CONNECTED, timeout=10)
         await media_both_ways(web, alice, call, "after a resume with Firefox's numbers")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_the_inspector_sees_inside_a_call_with_a_browser(
+    browsers: dict[str, Any], service: EmbeddedService, people: Factory, engine: str
+) -> None:
+    from labkit.calling import Features
+    from labkit.inspector import InspectorFeature, annotate
+
+    async with web_app(browsers, engine, service.url, f"{engine}-inspected") as web:
+        alice, call = await connect(people, web, browser_calls=True)
+        await media_both_ways(web, alice, call, f"{engine} inspected")
+        inspector = call.feature(Features.INSPECTOR)
+        assert isinstance(inspector, InspectorFeature)
+        inspector.start_capture()
+        await asyncio.sleep(3.0)
+        inspector.stop_capture()
+        received = [h for h in inspector.rtp() if h.direction == "received"]
+        for kind in ("audio", "video"):
+            numbers = [h.sequence_number for h in received if h.kind == kind]
+            assert len(numbers) > 20, f"{engine} sent too little {kind}"
+            ssrc_numbers: dict[int, list[int]] = {}
+            for h in received:
+                if h.kind == kind:
+                    ssrc_numbers.setdefault(h.ssrc, []).append(h.sequence_number)
+            for ssrc, seen in ssrc_numbers.items():  # each of the browser's streams arrives whole
+                assert sorted(seen) == list(range(min(seen), min(seen) + len(seen))), f"{engine} {kind} {ssrc}"
+        from_browser = {r.type for r in inspector.rtcp() if r.direction == "received"}
+        assert {"SR", "RR"} & from_browser, from_browser
+        remote = next(d for d in inspector.descriptions() if d.side == "remote")  # the browser's answer
+        unknown = [line.line for line in annotate(remote.sdp) if not line.known]
+        assert unknown == [], f"lines of {engine}'s answer left unexplained: {unknown}"
+        assert inspector.dtls().fingerprint_matches
+        await call.hang_up()

@@ -14,7 +14,7 @@ import pytest
 from labkit import Call, CallState
 from labkit.service import EmbeddedService
 
-from ..calling.conftest import Factory, Person, eventually, frames_during
+from ..helpers import Factory, Person, eventually, frames_during
 from .gst_peer import GstPeer, require_gstreamer
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ from labkit.media.ice import rtc_configuration
 from labkit.service import EmbeddedService
 
 from ..agent_socket import AgentSocket
-from ..calling.conftest import Factory
+from ..helpers import Factory
 
 
 async def real_offer() -> str:

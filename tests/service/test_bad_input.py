@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from labkit.protocol.messages import HARD_FRAME_LIMIT_BYTES, MAX_MESSAGE_BYTES
 from labkit.service import EmbeddedService
 
-from ..agent_socket import AgentSocket, new_call_id
-from .test_call_routing import OFFER, ring
+from ..agent_socket import OFFER, AgentSocket, new_call_id, ring
 
 
 async def still_works(agent: AgentSocket) -> None:

@@ -4,46 +4,10 @@ from __future__ import annotations
 
 from labkit.service import EmbeddedService
 
-from ..agent_socket import AgentSocket, new_call_id
+from ..agent_socket import OFFER, AgentSocket, connect_all, new_call_id, reason, ring
 
-OFFER = {"kind": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"}
 ANSWER = {"kind": "answer", "sdp": "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\n"}
 CANDIDATE = {"kind": "candidate", "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0"}
-
-
-def reason(message: dict) -> tuple[int, int]:  # type: ignore[type-arg]
-    return message["reason"]["code"], message["reason"]["subCode"]
-
-
-async def ring(caller: AgentSocket, *callees: AgentSocket, video: bool = True, **extra: object) -> str:
-    """Caller starts a call; each callee receives the invitation and reports ringing."""
-    call_id = new_call_id()
-    await caller.send(
-        type="start-call", callId=call_id, participants=[c.user_id for c in callees], video=video, **extra
-    )
-    roster = await caller.expect("roster")
-    assert roster["callId"] == call_id
-    assert [p["state"] for p in roster["participants"]] == ["Connected"] + ["Connecting"] * len(callees)
-    for callee in callees:
-        invite = await callee.expect("incoming-call")
-        assert invite["caller"]["userId"] == caller.user_id
-        assert invite["caller"]["displayName"] == caller.name
-        assert invite["video"] is video
-        await callee.send(type="ringing", callId=call_id)
-        update = await caller.expect("participant-updated")
-        assert (update["participant"]["userId"], update["participant"]["state"]) == (callee.user_id, "Ringing")
-    return call_id
-
-
-async def connect_all(caller: AgentSocket, *callees: AgentSocket) -> str:
-    """Caller rings the callees and each accepts in turn; every roster and update is consumed."""
-    call_id = await ring(caller, *callees)
-    for number, callee in enumerate(callees):
-        await callee.send(type="accept", callId=call_id)
-        await callee.expect("roster")
-        for earlier in (caller, *callees[:number]):
-            assert (await earlier.expect("participant-updated"))["participant"]["userId"] == callee.user_id
-    return call_id
 
 
 async def test_invite_accept_and_sdp_exchange(alice: AgentSocket, bob: AgentSocket) -> None:

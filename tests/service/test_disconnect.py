@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..agent_socket import AgentSocket
-from .test_call_routing import connect_all, reason, ring
+from ..agent_socket import AgentSocket, connect_all, reason, ring
 
 
 async def test_a_vanished_peer_ends_a_1to1_call_with_a_network_reason(alice: AgentSocket, bob: AgentSocket) -> None:

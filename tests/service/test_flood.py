@@ -14,7 +14,7 @@ from labkit import CallState, ConnectionState, VideoOptions
 from labkit.service import EmbeddedService, ServiceLimits, start_service
 
 from ..agent_socket import AgentSocket, new_call_id
-from ..calling.conftest import Factory, frames_during
+from ..helpers import Factory, frames_during
 from ..hostile_clients import Drain, Flood
 
 LIMITS = ServiceLimits()
@@ -92,7 +92,7 @@ async def test_an_update_flood_in_a_group_slows_the_flooder_and_closes_nobody(se
 async def test_an_honest_client_may_pipeline_hundreds_of_requests(alice: AgentSocket) -> None:
     for n in range(400):
         await alice.send(type="ping", ref=f"p{n}")
-    refs = []
+    refs: list[str] = []
     while len(refs) < 400:
         message = await alice.recv(timeout=10)
         if message["type"] == "pong":
@@ -117,7 +117,7 @@ async def test_a_reader_that_stops_reading_is_cut_off_alone_and_logged_once(capl
         await talker.expect("participant-updated")
         # the sleeper stops reading (like a frozen process); the talker sends it big signals until the service
         # gives up on it. aiohttp's client has no public way to stop reading: pause its transport.
-        sleeper.ws._conn.transport.pause_reading()  # type: ignore[union-attr]
+        sleeper.ws._conn.transport.pause_reading()  # type: ignore[union-attr]  # noqa: SLF001
         offer = {"kind": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 6000}
         talker_drain = Drain(talker)
         for n in range(2000):  # up to 120 MB: more than loopback's socket buffers hold (32 MB here)

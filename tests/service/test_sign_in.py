@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from labkit.identity import LocalIdentityClient
+from labkit.protocol.messages import CLOSE_REFUSED
 from labkit.service import EmbeddedService, signaling
 
 from ..agent_socket import AgentSocket, new_call_id
@@ -20,7 +21,7 @@ async def refused(service: EmbeddedService, token: str, code: str) -> None:
     await agent.expect_error(code)
     frame = await agent.ws.receive(timeout=5)
     assert frame.type is aiohttp.WSMsgType.CLOSE
-    assert agent.ws.close_code == signaling.CLOSE_REFUSED
+    assert agent.ws.close_code == CLOSE_REFUSED
     await agent.close()
 
 

@@ -14,7 +14,7 @@ from labkit.service import EmbeddedService
 async def post_token(service: EmbeddedService, body: object, *, raw: bytes | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
     async with aiohttp.ClientSession() as http:
         kwargs = {"data": raw, "headers": {"Content-Type": "application/json"}} if raw is not None else {"json": body}
-        async with http.post(service.url + "/api/token", **kwargs) as response:  # type: ignore[arg-type]
+        async with http.post(service.url + "/api/token", **kwargs) as response:
             return response.status, await response.json()
 
 
@@ -163,10 +163,10 @@ async def test_an_access_code_guards_tokens_and_the_user_list() -> None:
 
     svc = start_service(access_code="blue-42")
     try:
-        status, reply = await post_token(svc, {"userId": "eve"})  # type: ignore[arg-type]
+        status, reply = await post_token(svc, {"userId": "eve"})
         assert status == 403
         assert reply["error"]["code"] == "access-denied"
-        status, _ = await post_token(svc, {"userId": "eve", "accessCode": "red"})  # type: ignore[arg-type]
+        status, _ = await post_token(svc, {"userId": "eve", "accessCode": "red"})
         assert status == 403
         with pytest.raises(LabkitError) as denied:
             await list_users(svc.url)

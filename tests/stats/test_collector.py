@@ -10,31 +10,16 @@ from labkit import Call
 from labkit.calling import Features
 from labkit.stats import METRICS, MediaStatsCollector, MediaStatsReport, MediaStatsSummary
 
-from ..calling.conftest import Factory, Person, eventually
+from ..helpers import Factory, eventually, samples_after, video_call
 
 
-async def video_call(people: Factory) -> tuple[Person, Person, Call, Call]:
-    alice, bob = await people("Alice"), await people("Bob")
-    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
-    bob_call = await (await bob.agent.wait_for_incoming_call()).accept(video_options=await bob.camera(2))
-    await call.wait_for_state("Connected")
-    await bob_call.remote_participants[0].video_streams[0].next_frame()
-    return alice, bob, call, bob_call
-
-
-def latest(collector: MediaStatsCollector, direction: str, kind: str) -> dict[str, object]:
+def latest(collector: MediaStatsCollector, direction: str, kind: str) -> dict[str, float | str | None]:
     sample = next(s for s in reversed(collector.samples) if (s.direction, s.kind) == (direction, kind))
     return sample.metrics
 
 
-async def samples_after(collector: MediaStatsCollector, count: int) -> None:
-    """Wait for ``count`` more sampling intervals to be reported."""
-    seen = len({s.time for s in collector.samples})
-    await eventually(lambda: len({s.time for s in collector.samples}) >= seen + count, timeout=10, what="samples")
-
-
 async def test_every_metric_family_is_plausible_in_a_640x480_call(people: Factory) -> None:
-    _, _, call, _ = await video_call(people)
+    _, _, call, _ = await video_call(people, bob_camera=2)
     collector = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
     assert call.feature(Features.MEDIA_STATS) is call.feature(Features.MEDIA_STATS)
     reports: list[MediaStatsReport] = []
@@ -72,9 +57,7 @@ async def test_every_metric_family_is_plausible_in_a_640x480_call(people: Factor
 
 
 def both_sides(call: Call, bob_call: Call) -> tuple[MediaStatsCollector, MediaStatsCollector]:
-    return tuple(  # type: ignore[return-value]
-        c.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5) for c in (call, bob_call)
-    )
+    return tuple(c.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5) for c in (call, bob_call))
 
 
 async def settle(collector: MediaStatsCollector) -> None:
@@ -84,7 +67,7 @@ async def settle(collector: MediaStatsCollector) -> None:
 
 
 async def test_stop_video_and_hold_bring_the_rates_to_zero(people: Factory) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await video_call(people, bob_camera=2)
     alice_stats, bob_stats = both_sides(call, bob_call)
     await samples_after(bob_stats, 3)
     await call.stop_video()
@@ -103,7 +86,7 @@ async def test_stop_video_and_hold_bring_the_rates_to_zero(people: Factory) -> N
 
 
 async def test_mute_shows_in_the_bitrate_and_the_levels(people: Factory) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await video_call(people, bob_camera=2)
     alice_stats, bob_stats = both_sides(call, bob_call)
     await samples_after(bob_stats, 2)
     assert latest(bob_stats, "receive", "audio")["audio_output_level"] > -30  # type: ignore[operator]  # heard
@@ -115,7 +98,7 @@ async def test_mute_shows_in_the_bitrate_and_the_levels(people: Factory) -> None
 
 
 async def test_tidy_table_csv_summary_and_raw_reports(people: Factory, tmp_path: Path) -> None:
-    _, _, call, _ = await video_call(people)
+    _, _, call, _ = await video_call(people, bob_camera=2)
     collector = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5, summary_interval=1.0)
     summaries: list[MediaStatsSummary] = []
     collector.on("summary_reported", summaries.append)
@@ -143,7 +126,7 @@ async def test_tidy_table_csv_summary_and_raw_reports(people: Factory, tmp_path:
 
 
 async def test_the_collector_stops_when_the_call_ends(people: Factory) -> None:
-    _, _, call, _ = await video_call(people)
+    _, _, call, _ = await video_call(people, bob_camera=2)
     collector = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.2)
     await samples_after(collector, 1)
     await call.hang_up()

@@ -13,7 +13,7 @@ from labkit import CallState
 from labkit.errors import ErrorCode, LabkitError
 from labkit.widgets import BrowserMedia, CallApp
 
-from ..calling.conftest import Factory, engine_threads, frames_during
+from ..helpers import Factory, engine_threads, frames_during
 
 
 async def test_without_a_page_everything_falls_back_to_kernel_devices(people: Factory) -> None:

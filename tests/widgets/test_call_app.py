@@ -15,10 +15,10 @@ from labkit.service import EmbeddedService
 from labkit.widgets import CallApp, DevicePicker, StatsPanel, VideoPanel, describe_end
 from labkit.widgets.stats_panel import badge
 
-from ..calling.conftest import Factory, eventually
+from ..helpers import Factory, eventually
 
 
-def picture(image_widget: object) -> np.ndarray:  # type: ignore[type-arg]
+def picture(image_widget: object) -> np.ndarray:
     return np.asarray(Image.open(BytesIO(bytes(image_widget.value))).convert("RGB"))  # type: ignore[attr-defined]
 
 
@@ -132,9 +132,10 @@ async def test_two_call_apps_call_each_other(service: EmbeddedService) -> None:
         await eventually(lambda: alice.page == "call" and bob.page == "call", what="both on the call page")
         assert alice.call is not None
         await alice.call.wait_for_state("Connected")
-        assert alice.video is not None
-        await eventually(lambda: bool(alice.video.tiles), what="Alice's gallery")
-        tile = next(iter(alice.video.tiles.values()))
+        gallery = alice.video
+        assert gallery is not None
+        await eventually(lambda: bool(gallery.tiles), what="Alice's gallery")
+        tile = next(iter(gallery.tiles.values()))
         await eventually(
             lambda: bool(tile.image.value) and frame_code.decode(picture(tile.image)) is not None,
             what="Bob's video in Alice's app",

@@ -11,7 +11,7 @@ import numpy as np
 
 from labkit.widgets import CallControls, Dialer, Feed, FramePump, IncomingCallPrompt
 
-from ..calling.conftest import Factory, Person, eventually
+from ..helpers import Factory, Person, eventually
 
 
 async def dial(people: Factory, video: bool = True) -> tuple[Person, Person, Dialer, IncomingCallPrompt]:

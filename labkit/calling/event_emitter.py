@@ -1,5 +1,9 @@
 """Events: ``obj.on(name, handler)`` and ``obj.off(...)``, as in ACS, plus awaitable waits.
 
+Every object with events subclasses ``Emitter[Names]``, where ``Names`` is a ``Literal`` of
+its event names (as livekit's ``rtc.EventEmitter``): a misspelled event fails ``mypy``, and
+the runtime check names the events there are.
+
 **Threading model.** Calls run on labkit's engine thread, so that a busy notebook cell
 never stalls media. Events are raised there and *delivered on the event loop that last
 called into labkit* (the notebook kernel's loop, or your ``asyncio.run`` loop). Handlers,
@@ -16,7 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from ..media.engine import THREAD_NAME as ENGINE_THREAD
 
@@ -24,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Any]
 T = TypeVar("T")
+EventName = TypeVar("EventName", bound=str)
 
 
 class EventDispatcher:
@@ -42,7 +47,7 @@ class EventDispatcher:
         if threading.current_thread().name != ENGINE_THREAD:
             self.loop = loop
 
-    def deliver(self, emitter: Emitter, name: str, event: object) -> None:
+    def deliver(self, emitter: Emitter[Any], name: str, event: object) -> None:
         """Run ``emitter``'s handlers for ``name`` on the user's loop.
 
         Handlers are looked up when they run, not when the event is raised, so a handler
@@ -62,8 +67,8 @@ class EventDispatcher:
         else:
             loop.call_soon_threadsafe(self._run, emitter, name, event, loop)
 
-    def _run(self, emitter: Emitter, name: str, event: object, loop: asyncio.AbstractEventLoop | None) -> None:
-        for handler in list(emitter._handlers.get(name, ())):
+    def _run(self, emitter: Emitter[Any], name: str, event: object, loop: asyncio.AbstractEventLoop | None) -> None:
+        for handler in emitter.handlers(name):
             try:
                 result = handler(event)
                 if inspect.isawaitable(result):
@@ -83,10 +88,20 @@ async def _guard(awaitable: Any, handler: Handler) -> None:
         logger.exception("an async event handler failed: %r", handler)
 
 
-class Emitter:
-    """Base of every object with events; subclasses list theirs in ``EVENTS``."""
+class Emitter(Generic[EventName]):
+    """Base of every object with events: ``class Call(Emitter[CallEventName])``.
+
+    ``EVENTS`` is read from the ``Literal`` the subclass names.
+    """
 
     EVENTS: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if get_origin(base) is Emitter:
+                (names,) = get_args(base)
+                cls.EVENTS = tuple(get_args(names))
 
     def __init__(self, dispatcher: EventDispatcher) -> None:
         self._dispatcher = dispatcher
@@ -94,14 +109,14 @@ class Emitter:
         self._waiters: list[tuple[str, Callable[[Any], bool], asyncio.Future[Any]]] = []
         self._waiters_lock = threading.Lock()
 
-    def on(self, event: str, handler: Handler) -> Handler:
+    def on(self, event: EventName, handler: Handler) -> Handler:
         """Call ``handler(event_args)`` on each ``event``; returns ``handler`` (usable as a decorator)."""
         self._check(event)
         self._dispatcher.bind()
         self._handlers.setdefault(event, []).append(handler)
         return handler
 
-    def off(self, event: str, handler: Handler | None = None) -> None:
+    def off(self, event: EventName, handler: Handler | None = None) -> None:
         """Stop calling ``handler`` (or every handler) on ``event``."""
         self._check(event)
         if handler is None:
@@ -112,7 +127,7 @@ class Emitter:
                 handlers.remove(handler)
 
     async def wait_for_event(
-        self, event: str, predicate: Callable[[Any], bool] | None = None, timeout: float | None = 10.0
+        self, event: EventName, predicate: Callable[[Any], bool] | None = None, timeout: float | None = 10.0
     ) -> Any:
         """The args of the next ``event`` for which ``predicate`` holds (``TimeoutError`` after ``timeout``)."""
         self._check(event)
@@ -128,17 +143,37 @@ class Emitter:
                 if entry in self._waiters:
                     self._waiters.remove(entry)
 
-    async def _wait_until(self, event: str, condition: Callable[[], bool], what: str, timeout: float | None) -> None:
-        """Wait until ``condition()`` holds, re-checking on each ``event``."""
+    def handlers(self, event: str) -> list[Handler]:
+        """The handlers registered for ``event`` now (a copy)."""
+        return list(self._handlers.get(event, ()))
+
+    async def _wait_until(
+        self, event: EventName, condition: Callable[[], bool], what: str, timeout: float | None
+    ) -> None:
+        """Wait until ``condition()`` holds, re-checking on each ``event``.
+
+        The waiter is registered before the first check: an event raised on the engine
+        thread between the two is then seen either by the check or by the waiter, never lost.
+        """
+        self._check(event)
         self._dispatcher.bind()
-        if condition():
-            return
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        entry = (event, lambda _: condition(), future)
+        with self._waiters_lock:
+            self._waiters.append(entry)
         try:
-            await self.wait_for_event(event, lambda _: condition(), timeout)
+            if condition():
+                return
+            await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise TimeoutError(f"{what} did not happen within {timeout:g} s") from None
+        finally:
+            with self._waiters_lock:
+                if entry in self._waiters:
+                    self._waiters.remove(entry)
 
-    def _emit(self, event: str, args: object) -> None:
+    def emit(self, event: EventName, args: object) -> None:
+        """Raise ``event``: its waiters and handlers get ``args`` (for labkit's own objects to call)."""
         with self._waiters_lock:
             ready = [w for w in self._waiters if w[0] == event]
         for _, predicate, future in ready:

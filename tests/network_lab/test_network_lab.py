@@ -1,0 +1,107 @@
+"""The network lab on real calls: the receiver measures what was configured, and the call adapts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from labkit import Call
+from labkit.calling import Features
+from labkit.inspector import InspectorFeature
+from labkit.network_lab import NetworkConditions, NetworkLabFeature
+
+from ..helpers import Factory, eventually, frames_during, state_of, video_call
+
+
+def lab(call: Call) -> NetworkLabFeature:
+    feature = call.feature(Features.NETWORK_LAB)
+    assert isinstance(feature, NetworkLabFeature)
+    return feature
+
+
+def first_transmission_loss(inspector: InspectorFeature) -> float:
+    """The share of RTP packets that never arrived the first time, from the gaps in each stream's sequence numbers."""
+    expected = received = 0
+    streams: dict[int, set[int]] = {}
+    for header in inspector.rtp():
+        if header.direction == "received" and header.kind in ("audio", "video"):
+            streams.setdefault(header.ssrc, set()).add(header.sequence_number)
+    for numbers in streams.values():
+        expected += max(numbers) - min(numbers) + 1
+        received += len(numbers)
+    return 1 - received / expected
+
+
+@pytest.mark.parametrize("loss", [0.1, 0.3])
+async def test_configured_loss_is_what_the_receiver_measures(people: Factory, loss: float) -> None:
+    _, _, call, bob_call = await video_call(people)
+    seen = bob_call.feature(Features.INSPECTOR)
+    assert isinstance(seen, InspectorFeature)
+    lab(call).set(NetworkConditions(loss=loss), direction="send")
+    await asyncio.sleep(0.5)
+    seen.start_capture()
+    await asyncio.sleep(8.0)
+    seen.stop_capture()
+    measured = first_transmission_loss(seen)
+    assert measured == pytest.approx(loss, abs=0.05)
+    counts = lab(call).counts()["send"]
+    assert counts.lost / counts.datagrams == pytest.approx(loss, abs=0.05)
+    assert state_of(call).value == "Connected"
+
+
+async def test_a_200_ms_delay_shows_in_the_round_trip_time(people: Factory) -> None:
+    _, _, call, _ = await video_call(people)
+    stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
+    lab(call).set(NetworkConditions(delay_ms=200), direction="send")
+
+    def audio_rtt() -> float:
+        sample = next(s for s in reversed(stats.samples) if (s.direction.value, s.kind.value) == ("send", "audio"))
+        value = sample.metrics.get("rtt_in_ms")
+        return float(value) if isinstance(value, float) else 0.0
+
+    await eventually(lambda: len(stats.samples) > 0 and audio_rtt() > 150, timeout=8, what="the RTT to rise")
+    await asyncio.sleep(2.0)
+    assert audio_rtt() == pytest.approx(200, abs=30)
+    await stats.dispose()
+
+
+async def test_conditions_changed_mid_call_take_effect_at_once_and_lose_no_call(people: Factory) -> None:
+    _, _, call, bob_call = await video_call(people)
+    network = lab(call)
+    stream = bob_call.remote_participants[0].video_streams[0]
+    network.set(NetworkConditions(delay_ms=300))
+    before = network.counts()["send"].delayed
+    await eventually(lambda: network.counts()["send"].delayed > before + 20, timeout=1.0, what="the delay applied")
+    assert network.conditions(direction="receive").delay_ms == 300
+    network.set(NetworkConditions(loss=0.3, jitter_ms=40))
+    await asyncio.sleep(2.0)
+    network.clear()
+    await asyncio.sleep(0.2)
+    assert network.conditions().is_perfect
+    # the video recovers: how fast is aiortc's receive path (its jitter buffer waits for a keyframe)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10.0
+    while await frames_during(stream, 1.0) < 15:
+        assert loop.time() < deadline, "the video did not recover within 10 s of a perfect network"
+    assert state_of(call).value == "Connected"
+    assert state_of(bob_call).value == "Connected"
+
+
+async def test_a_bandwidth_cap_makes_the_sender_back_off(people: Factory) -> None:
+    _, _, call, _ = await video_call(people)
+    stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=1.0)
+    await asyncio.sleep(4.0)  # the encoder's target has climbed above the cap by now
+
+    def video_bitrate() -> float:
+        sample = next(s for s in reversed(stats.samples) if (s.direction.value, s.kind.value) == ("send", "video"))
+        value = sample.metrics.get("bitrate")
+        return float(value) if isinstance(value, float) else 0.0
+
+    assert video_bitrate() > 400_000
+    lab(call).schedule([(0, NetworkConditions(bandwidth_kbps=300)), (10, NetworkConditions())], direction="send")
+    await eventually(lambda: video_bitrate() < 400_000, timeout=15, what="the sent video bitrate under 400 kbit/s")
+    assert lab(call).counts()["send"].queue_drops > 0
+    await asyncio.sleep(11.0)
+    assert lab(call).conditions().is_perfect  # the schedule lifted the cap
+    await stats.dispose()
