@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..media.devices import AudioDeviceInfo, AudioDeviceType, VideoDeviceInfo, VideoDeviceType
+from ..media.video_constraints import OutgoingVideoConstraints, VideoConstraints
 from ..protocol.end_reasons import CallEndReason
 from ..states import CallDirection, CallState, ConnectionState, MediaStreamType, RemoteParticipantState
 from .call import Call
@@ -44,12 +45,14 @@ __all__ = [
     "IncomingCallEvent",
     "LocalVideoStream",
     "MediaStreamType",
+    "OutgoingVideoConstraints",
     "RecordingCallFeature",
     "RemoteParticipant",
     "RemoteParticipantState",
     "RemoteVideoStream",
     "TokenCredential",
     "ValueChanged",
+    "VideoConstraints",
     "VideoDeviceInfo",
     "VideoDeviceType",
     "VideoOptions",

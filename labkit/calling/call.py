@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiortc import RTCPeerConnection
 
 from ..errors import ErrorCode, LabkitError
 from ..identity import CommunicationUserIdentifier
+from ..media.video_constraints import OutgoingVideoConstraints, VideoConstraints, video_constraints
 from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import AddParticipant, RemoveParticipant, checked_user_id
 from ..states import CallDirection, CallState, RemoteParticipantState
@@ -124,6 +125,23 @@ class Call(Emitter[CallEventName]):
     async def stop_video(self, stream: LocalVideoStream | None = None) -> None:
         """Stop sending video. ACS: ``stopVideo``."""
         await self._run(self._session.stop_video(stream))
+
+    async def set_constraints(
+        self, constraints: VideoConstraints | OutgoingVideoConstraints | Mapping[str, Any]
+    ) -> None:
+        """Limit the video this call sends: size, frame rate, bitrate. ACS: ``setConstraints``.
+
+        ``{"video": {"send": {"frameHeight": {"max": 240}, "frameRate": {"max": 10},
+        "bitrate": {"max": 300_000}}}}`` as in ACS web, or ``VideoConstraints``. It applies at
+        once, mid-call, to every participant; ``{}`` lifts every limit.
+        """
+        parsed = video_constraints(constraints)
+        await self._run(self._session.set_constraints(parsed))
+
+    @property
+    def constraints(self) -> VideoConstraints:
+        """The limits set by ``set_constraints`` (none until then)."""
+        return self._session.mesh.constraints
 
     async def hold(self) -> None:
         """Put the call on hold: no media flows either way. ACS: ``hold``."""

@@ -20,6 +20,7 @@ from aiortc import MediaStreamTrack
 
 from ..errors import ErrorCode, LabkitError, TokenError
 from ..media.peer_link import PeerLink
+from ..media.video_constraints import OutgoingVideoConstraints, VideoConstraints
 from ..protocol import end_reasons
 from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import (
@@ -244,6 +245,18 @@ class CallSession:
         self.call.emit("is_muted_changed", ValueChanged(muted, not muted))
         await self.send(UpdateState(call_id=self.id, is_muted=muted))
 
+    async def set_constraints(self, constraints: VideoConstraints) -> None:
+        self.mesh.set_constraints(constraints)
+        send = constraints.send
+        self.mark(
+            "constraints: "
+            + (
+                ", ".join(f"{name} {value:g}" for name, value in _limits(send) if value is not None)
+                if not send.is_open
+                else "none"
+            )
+        )
+
     async def start_video(self, stream: LocalVideoStream) -> None:
         if self.mesh.video_stream is stream:
             return
@@ -386,3 +399,12 @@ class CallSession:
 
     def __repr__(self) -> str:
         return f"CallSession({self.id[:8]}, {self.direction.value}, {self.state.value})"
+
+
+def _limits(send: OutgoingVideoConstraints) -> tuple[tuple[str, float | None], ...]:
+    return (
+        ("max width", send.max_width),
+        ("max height", send.max_height),
+        ("max fps", send.max_frame_rate),
+        ("max bitrate", send.max_bitrate),
+    )

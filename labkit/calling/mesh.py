@@ -21,6 +21,7 @@ from ..media.devices import VideoDeviceInfo
 from ..media.encoder_input import EncoderInputTrack
 from ..media.feed_track import AudioFeedTrack, VideoFeedTrack
 from ..media.peer_link import PeerLink, SignalSender
+from ..media.video_constraints import VideoConstraints
 from .call_host import CallHost
 from .local_video_stream import LocalVideoStream
 
@@ -42,6 +43,8 @@ class Mesh:
         self.audio_feed: AudioFeedTrack | None = None
         self.video_feed: VideoFeedTrack | None = None
         self.audio_taps: list[AudioTap] = []
+        self.constraints = VideoConstraints()
+        """The most this call sends (ACS ``setConstraints``); each link, now and later, keeps to it."""
         self._relays: tuple[MediaRelay, MediaRelay] | None = None
         self._video_proxy: MediaStreamTrack | None = None
 
@@ -120,7 +123,18 @@ class Mesh:
             )
             link.held = held
             self.links[user_id] = link
+            self._constrain(link)
         return link
+
+    def set_constraints(self, constraints: VideoConstraints) -> None:
+        """Keep every link's video within ``constraints`` from now on (engine thread)."""
+        self.constraints = constraints
+        for link in self.links.values():
+            self._constrain(link)
+
+    def _constrain(self, link: PeerLink) -> None:
+        link.encoder_inputs["video"].constraints = self.constraints.send
+        link.set_max_bitrate("video", self.constraints.send.max_bitrate)
 
     async def drop(self, user_id: str) -> None:
         """Close the link to ``user_id``, if there is one."""

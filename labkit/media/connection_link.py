@@ -18,6 +18,8 @@ from .ice_checks import IceCheckLog
 from .network_conditions import Direction, Impairment, NetworkConditions
 from .packet_capture import PacketCapture
 from .peer_connection import Description, DtlsDescription, PeerConnection
+from .receive_path import Path as ReceivePathName
+from .receive_path import ReceiveStats
 from .rtp_counter import RtpReceiveCounter
 
 
@@ -110,3 +112,19 @@ class ConnectionLink:
 
     def set_conditions(self, direction: Direction, conditions: NetworkConditions) -> None:
         self.pc.set_conditions(direction, conditions)
+
+    @property
+    def receive_path(self) -> ReceivePathName:
+        return self.pc.receive_path
+
+    def set_receive_path(self, path: ReceivePathName) -> None:
+        self.pc.set_receive_path(path)
+
+    def set_jitter_buffer_target(self, kind: str, target_ms: float | None) -> None:
+        self.pc.set_jitter_buffer_target(kind, target_ms)
+
+    def receive_stats(self) -> Mapping[str, ReceiveStats]:
+        return self.pc.receive_stats()
+
+    def set_max_bitrate(self, kind: str, bitrate: int | None) -> None:
+        self.pc.set_max_bitrate(kind, bitrate)

@@ -11,9 +11,10 @@ from av import AudioFrame, VideoFrame
 from av.video.reformatter import VideoReformatter
 
 
-def own_video_copy(frame: VideoFrame, reformatter: VideoReformatter) -> VideoFrame:
-    """A yuv420p copy of ``frame`` (the encoder's format), made with the caller's own converter."""
-    copy = reformatter.reformat(frame, format="yuv420p")
+def own_video_copy(frame: VideoFrame, reformatter: VideoReformatter, size: tuple[int, int] | None = None) -> VideoFrame:
+    """A yuv420p copy of ``frame`` (the encoder's format), scaled to ``size`` if given, with the caller's converter."""
+    width, height = size if size is not None else (frame.width, frame.height)
+    copy = reformatter.reformat(frame, format="yuv420p", width=width, height=height)
     if copy is frame:  # already yuv420p: the converter returned the frame itself
         copy = VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
     copy.pts, copy.time_base = frame.pts, frame.time_base

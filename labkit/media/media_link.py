@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from .network_conditions import Direction, Impairment, NetworkConditions
     from .packet_capture import PacketCapture
     from .peer_connection import Description, DtlsDescription
+    from .receive_path import Path as ReceivePathName
+    from .receive_path import ReceiveStats
     from .rtp_counter import RtpReceiveCounter
 
 
@@ -106,6 +108,22 @@ class MediaLink(Protocol):
 
     def set_conditions(self, direction: Direction, conditions: NetworkConditions) -> None:
         """Impair one direction of the link from now on (engine thread): the network lab's one write."""
+
+    @property
+    def receive_path(self) -> ReceivePathName:
+        """Whose jitter buffers the link's receivers use: ``"labkit"`` (default) or ``"aiortc"`` (a baseline)."""
+
+    def set_receive_path(self, path: ReceivePathName) -> None:
+        """Switch the link's receivers to labkit's or aiortc's jitter buffers (engine thread)."""
+
+    def set_jitter_buffer_target(self, kind: str, target_ms: float | None) -> None:
+        """W3C ``RTCRtpReceiver.jitterBufferTarget`` of the link's ``kind`` receiver, in ms (engine thread)."""
+
+    def receive_stats(self) -> Mapping[str, ReceiveStats]:
+        """Each receiver's jitter buffer, concealment, NACK and PLI counters, by kind."""
+
+    def set_max_bitrate(self, kind: str, bitrate: int | None) -> None:
+        """Cap what the link's ``kind`` encoder aims for, in bit/s (engine thread; ACS ``bitrate`` constraint)."""
 
     @property
     def configuration(self) -> RTCConfiguration:

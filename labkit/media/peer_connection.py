@@ -28,6 +28,10 @@ around here, in this one place, on this instance only (no aiortc class is patche
    before the hold, and asks for no keyframe until a 512-packet gap. Here, once a
    negotiation lets media flow again, each video receiver starts a fresh jitter buffer and
    sends a picture loss indication (PLI), so the peer's next keyframe comes at once.
+6. **The jitter buffers.** aiortc's video buffer releases a frame only when the next
+   one starts (about 33 ms late at 30 fps), and its audio buffer stops at the first lost
+   packet with nothing to conceal it. Each receiver's ``JitterBuffer`` is replaced by a
+   ``ReceivePath`` (labkit's buffers, or aiortc's own as a baseline, switchable).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import fractions
 import logging
 import time
 from collections import deque
@@ -45,16 +50,18 @@ from typing import Any, Literal
 from aioice import Candidate
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.codecs import is_rtx
-from aiortc.jitterbuffer import JitterBuffer
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, SRTPProtectionProfile, certificate_digest
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtp import RtcpByePacket, is_rtcp
 from aiortc.sdp import SessionDescription
+from av import AudioFrame
 from OpenSSL import SSL
 
 from .ice_checks import CheckKind, IceCheck, IceCheckLog
 from .network_conditions import Direction, Impairment, NetworkConditions
 from .packet_capture import PacketCapture
+from .receive_path import Path, ReceivePath, ReceiverPorts, ReceiveStats
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +133,12 @@ class PeerConnection(RTCPeerConnection):
         """What the network does to each direction (labkit's network lab); perfect until conditions are set."""
         self._impaired: set[int] = set()
         self._impairing = False  # conditions were set once: the transports are (or will be) wrapped
+        self._max_bitrates: dict[str, int | None] = {"audio": None, "video": None}
+        self._capped: set[int] = set()
+        self.receive_paths: dict[str, ReceivePath] = {}
+        """Each receiver's jitter buffers, by mid (fault 6): labkit's unless switched to aiortc's."""
+        self._receive_path: Path = "labkit"
+        self._jitter_buffer_targets: dict[str, float | None] = {"audio": None, "video": None}
         self.ice_checks = IceCheckLog()
         """Every ICE connectivity check and consent refresh, timed (labkit; aioice keeps none)."""
         self._watched: set[int] = set()
@@ -259,6 +272,118 @@ class PeerConnection(RTCPeerConnection):
             self._impairing = True
             self._impair_transports()
 
+    # --- the send bitrate cap (ACS OutgoingVideoConstraints) -------------------------------
+
+    def set_max_bitrate(self, kind: str, bitrate: int | None) -> None:
+        """Cap the ``kind`` encoder's target at ``bitrate`` bit/s (``None``: aiortc's REMB decides alone)."""
+        self._max_bitrates[kind] = bitrate
+        for transceiver in self.getTransceivers():
+            if transceiver.kind == kind:
+                self._cap_sender(transceiver)
+                self._apply_cap(transceiver.sender, kind)
+
+    def _cap_sender(self, transceiver: RTCRtpTransceiver) -> None:
+        """Re-apply the cap after each RTCP packet the sender handles: a REMB sets aiortc's target anew."""
+        sender: Any = transceiver.sender
+        if id(sender) in self._capped:
+            return
+        self._capped.add(id(sender))
+        kind = transceiver.kind
+        inner: Callable[[Any], Awaitable[None]] = sender._handle_rtcp_packet
+
+        async def handle(packet: Any) -> None:
+            await inner(packet)
+            self._apply_cap(sender, kind)
+
+        sender._handle_rtcp_packet = handle
+
+    def _apply_cap(self, sender: Any, kind: str) -> None:
+        cap = self._max_bitrates.get(kind)
+        encoder = getattr(sender, "_RTCRtpSender__encoder", None)  # made at the first frame
+        if cap is None or encoder is None or not hasattr(encoder, "target_bitrate"):
+            return
+        if encoder.target_bitrate > cap:
+            encoder.target_bitrate = cap
+            if encoder.target_bitrate > cap:  # aiortc clamps to its minimum (250 kbit/s for VP8): go below it
+                setattr(encoder, f"_{type(encoder).__name__}__target_bitrate", cap)
+
+    # --- fault 6: labkit's receive path ----------------------------------------------------
+
+    @property
+    def receive_path(self) -> Path:
+        """Whose jitter buffers this connection's receivers use: ``"labkit"`` (default) or ``"aiortc"``."""
+        return self._receive_path
+
+    def set_receive_path(self, path: Path) -> None:
+        """Switch every receiver of this connection to ``path``, now and for those to come."""
+        for receive_path in self.receive_paths.values():
+            receive_path.path = path
+        self._receive_path = path
+
+    def set_jitter_buffer_target(self, kind: str, target_ms: float | None) -> None:
+        """W3C ``RTCRtpReceiver.jitterBufferTarget`` for every ``kind`` receiver, in ms; ``None``: the default."""
+        for receive_path in self.receive_paths.values():
+            if receive_path.kind == kind:
+                receive_path.target_ms = target_ms
+        self._jitter_buffer_targets[kind] = target_ms
+
+    def receive_stats(self) -> dict[str, ReceiveStats]:
+        """Each receiver's jitter-buffer counters, NACKs and PLIs, by kind."""
+        return {path.kind: path.stats() for path in self.receive_paths.values()}
+
+    def _install_receive_path(self, transceiver: RTCRtpTransceiver) -> None:
+        receiver: Any = transceiver.receiver
+        loop = asyncio.get_running_loop()
+        codecs: dict[int, RTCRtpCodecParameters] = receiver._RTCRtpReceiver__codecs  # filled by receive()
+        decoder_queue = receiver._RTCRtpReceiver__decoder_queue
+        mapper = receiver._RTCRtpReceiver__timestamp_mapper
+
+        def running() -> bool:
+            track = receiver._track
+            decoding = receiver._RTCRtpReceiver__decoder_thread is not None
+            return decoding and track is not None and track.readyState == "live"
+
+        def decode(codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
+            if running():
+                frame.timestamp = mapper.map(frame.timestamp)
+                decoder_queue.put((codec, frame))
+
+        def play(pcm: bytes, pts: int) -> None:
+            if not running():
+                return
+            frame = AudioFrame(format="s16", layout="stereo", samples=len(pcm) // 4)
+            frame.planes[0].update(pcm)
+            frame.sample_rate = 48_000
+            frame.pts = pts
+            frame.time_base = fractions.Fraction(1, 48_000)
+            receiver._track._queue.put_nowait(frame)
+
+        def request_keyframe(ssrc: int) -> None:
+            if running():
+                self._spawn(receiver._send_rtcp_pli(ssrc))
+
+        def nack(ssrc: int, lost: list[int]) -> None:
+            if running():
+                self._spawn(receiver._send_rtcp_nack(ssrc, lost))
+
+        ports = ReceiverPorts(codecs.get, decode, play, request_keyframe, nack)
+        path = ReceivePath(transceiver.kind, ports, loop, self._receive_path)
+        path.target_ms = self._jitter_buffer_targets.get(transceiver.kind)
+        receiver._RTCRtpReceiver__jitter_buffer = path
+        send_rtcp: Callable[[Any], Awaitable[None]] = receiver._send_rtcp
+
+        async def counted_send_rtcp(packet: Any) -> None:
+            path.note_rtcp(packet)
+            await send_rtcp(packet)
+
+        receiver._send_rtcp = counted_send_rtcp
+        self.receive_paths[str(transceiver.mid)] = path
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _impair_transports(self) -> None:
         """Carry out ``impairments`` on every ICE transport of this connection (once each)."""
         for transceiver in self.getTransceivers():
@@ -298,15 +423,16 @@ class PeerConnection(RTCPeerConnection):
         if id(receiver) not in self._receivers:
             self._receivers.add(id(receiver))
             _ignore_bye(receiver)
+            self._install_receive_path(transceiver)
 
     # --- fault 5: a fresh jitter buffer and a keyframe after a resume ----------------------
 
     async def _restart_video(self, transceiver: RTCRtpTransceiver) -> None:
         receiver: Any = transceiver.receiver
-        receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=512, is_video=True)
-        task = asyncio.ensure_future(self._request_keyframes(receiver))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        path = self.receive_paths.get(str(transceiver.mid))
+        if path is not None:
+            path.reset()
+        self._spawn(self._request_keyframes(receiver))
         logger.debug("video %s flows again: fresh jitter buffer, keyframe requested", transceiver.mid)
 
     async def _request_keyframes(self, receiver: Any) -> None:
@@ -323,6 +449,8 @@ class PeerConnection(RTCPeerConnection):
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        for path in self.receive_paths.values():
+            path.close()
         await super().close()
 
 

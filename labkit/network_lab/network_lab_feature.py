@@ -11,6 +11,9 @@ above react as on a real network. Conditions change at once, mid-call, or on a s
     lab.set(NetworkConditions(delay_ms=200), direction="send")  # what this agent sends
     lab.schedule([(0, NetworkConditions(bandwidth_kbps=300)), (10, NetworkConditions())])
     lab.counts()                                                # what the lab did, per direction
+    lab.set_jitter_buffer_target(80, kind="audio")              # W3C jitterBufferTarget, in ms
+    lab.set_receive_path("aiortc")                              # aiortc's jitter buffers, to compare
+    lab.receive_stats()                                         # jitter buffer, concealment, NACK, PLI
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from ..calling.remote_participant import RemoteParticipant
 from ..errors import ArgumentError
 from ..media.media_link import MediaLink
 from ..media.network_conditions import Direction, ImpairmentCounts, NetworkConditions
+from ..media.receive_path import PATHS, ReceiveStats
+from ..media.receive_path import Path as ReceivePath
 
 if TYPE_CHECKING:
     from ..calling.call import Call
 
 Directions = Literal["send", "receive", "both"]
+Kinds = Literal["audio", "video", "both"]
 Participant = RemoteParticipant | str | None
 Step = tuple[float, NetworkConditions]
 """(seconds after the schedule starts, the conditions from then on)."""
@@ -46,6 +52,8 @@ class NetworkLabFeature:
         }
         self._own: dict[tuple[str, Direction], NetworkConditions] = {}
         self._schedules: set[asyncio.Task[None]] = set()
+        self._receive_path: ReceivePath = "labkit"
+        self._targets: dict[str, float | None] = {"audio": None, "video": None}
 
     def set(
         self, conditions: NetworkConditions, participant: Participant = None, direction: Directions = "both"
@@ -78,6 +86,37 @@ class NetworkLabFeature:
         """What the lab did to one link so far, per direction: datagrams, lost, queue drops, delayed, duplicated."""
         link = self._link(participant)
         return {direction: impairment.counts for direction, impairment in link.impairments.items()}
+
+    def set_receive_path(self, path: ReceivePath) -> None:
+        """Every link's receivers from now on use labkit's jitter buffers (``"labkit"``) or aiortc's (``"aiortc"``).
+
+        aiortc's are the baseline labkit improves on: a video frame waits for the next one to
+        start, and audio stops at the first lost packet. Switch mid-call and watch the latency
+        and the concealment change.
+        """
+        if path not in PATHS:
+            raise ArgumentError(f"The receive path is one of {', '.join(PATHS)}, not {path!r}.")
+        self._receive_path = path
+        self._media.engine.call_soon(self._apply)
+
+    def set_jitter_buffer_target(self, target_ms: float | None, kind: Kinds = "both") -> None:
+        """W3C ``RTCRtpReceiver.jitterBufferTarget``: how long the receivers hold media to smooth jitter, in ms.
+
+        ``None`` is the default: audio adapts to the jitter it measures, video is released as
+        soon as each frame is complete. A larger target trades latency for smoothness.
+        """
+        if target_ms is not None and (not isinstance(target_ms, int | float) or not 0 <= target_ms <= 4000):
+            raise ArgumentError("A jitter-buffer target is a number of ms from 0 to 4000 (W3C), or None.")
+        kinds = ("audio", "video") if kind == "both" else (kind,)
+        for which in kinds:
+            if which not in self._targets:
+                raise ArgumentError(f"kind is audio, video or both, not {kind!r}.")
+            self._targets[which] = target_ms
+        self._media.engine.call_soon(self._apply)
+
+    def receive_stats(self, participant: Participant = None) -> dict[str, ReceiveStats]:
+        """One link's receivers, by kind: jitter-buffer delay and target, concealment, NACKs and PLIs sent."""
+        return dict(self._link(participant).receive_stats())
 
     def schedule(self, steps: Sequence[Step], participant: Participant = None, direction: Directions = "both") -> None:
         """Change the conditions at the given times (seconds from now), e.g. a bandwidth step down and back up.
@@ -123,6 +162,10 @@ class NetworkLabFeature:
                 wanted = self._own.get((user_id, direction), self._defaults[direction])
                 if link.impairments[direction].conditions != wanted:
                     link.set_conditions(direction, wanted)
+            if link.receive_path != self._receive_path:
+                link.set_receive_path(self._receive_path)
+            for kind, target in self._targets.items():
+                link.set_jitter_buffer_target(kind, target)
 
     def _link(self, participant: Participant) -> MediaLink:
         return self._media.link_of(participant)

@@ -253,8 +253,17 @@ class MediaStatsCollector(Emitter[CollectorEventName]):
             counters["packets"] = float(counter.packets if counter else 0)
             counters["lost"] = float(max(0, getattr(inbound, "packetsLost", 0)))
             metrics["jitter_in_ms"] = getattr(inbound, "jitter", 0) / clock * 1000 if inbound else None
+            received_path = link.receive_stats().get(kind.value)
+            buffer = received_path.jitter_buffer if received_path is not None else None
+            counters["buffer_delay"] = buffer.jitter_buffer_delay if buffer else 0.0
+            counters["buffer_target"] = buffer.jitter_buffer_target_delay if buffer else 0.0
+            counters["buffer_emitted"] = float(buffer.jitter_buffer_emitted_count) if buffer else 0.0
             if kind is Kind.AUDIO:
                 metrics["audio_output_level"] = participant.audio_level_dbfs()
+                counters["concealed"] = float(buffer.concealed_samples) if buffer else 0.0
+                counters["samples"] = float(buffer.total_samples_received) if buffer else 0.0
+                metrics["concealed_samples"] = counters["concealed"]
+                metrics["concealment_events"] = float(buffer.concealment_events) if buffer else 0.0
             else:
                 streams = participant.video_streams
                 stream = streams[0] if streams else None
@@ -263,14 +272,24 @@ class MediaStatsCollector(Emitter[CollectorEventName]):
                 counters["received"], counters["decoded"] = received, decoded
                 metrics["frame_width_received"], metrics["frame_height_received"] = stream.size if stream else (0, 0)
                 metrics["frames_received"], metrics["frames_decoded"] = received, decoded
-                # aiortc's jitter buffer holds one frame back until the next one starts
-                metrics["frames_dropped"] = max(0.0, received - decoded - 1)
+                # aiortc's jitter buffer holds one frame back until the next one starts; labkit's gives up some
+                held_back = 1.0 if received_path is None or received_path.path == "aiortc" else 0.0
+                metrics["frames_dropped"] = max(0.0, received - decoded - held_back)
+                metrics["nack_count"] = float(received_path.nack_count) if received_path else 0.0
+                metrics["pli_count"] = float(received_path.pli_count) if received_path else 0.0
                 metrics["longest_freeze_duration_in_ms"] = (stream.longest_freeze_duration * 1000) if stream else 0.0
                 metrics["total_freeze_duration_in_ms"] = (stream.total_freeze_duration * 1000) if stream else 0.0
         rates = self._rates.update((participant.user_id, direction, kind), counters, now)
         metrics["bitrate"] = rates["bytes"] * 8
         metrics["packets_per_second"] = rates["packets"]
         metrics["packets_lost_per_second"] = rates["lost"]
+        if direction is Direction.RECEIVE:
+            emitted = rates["buffer_emitted"]
+            metrics["jitter_buffer_in_ms"] = rates["buffer_delay"] / emitted * 1000 if emitted > 0 else None
+            if kind is Kind.AUDIO:
+                metrics["jitter_buffer_target_in_ms"] = rates["buffer_target"] / emitted * 1000 if emitted > 0 else None
+                samples = rates["samples"]
+                metrics["healed_ratio"] = rates["concealed"] / samples if samples > 0 else None
         if kind is Kind.VIDEO and direction is Direction.SEND:
             metrics["frame_rate_input"] = rates["input"]
             metrics["frame_rate_encoded"] = rates["encoded"]

@@ -20,7 +20,15 @@ COMMON = ("codec_name", "bitrate", "packets_per_second", "packets_lost_per_secon
 
 METRICS: dict[tuple[Direction, Kind], tuple[str, ...]] = {
     (Direction.SEND, Kind.AUDIO): (*COMMON, "rtt_in_ms", "pair_rtt_in_ms", "audio_input_level"),
-    (Direction.RECEIVE, Kind.AUDIO): (*COMMON, "audio_output_level"),
+    (Direction.RECEIVE, Kind.AUDIO): (
+        *COMMON,
+        "audio_output_level",
+        "jitter_buffer_in_ms",
+        "jitter_buffer_target_in_ms",
+        "healed_ratio",
+        "concealed_samples",
+        "concealment_events",
+    ),
     (Direction.SEND, Kind.VIDEO): (
         *COMMON,
         "rtt_in_ms",
@@ -44,10 +52,17 @@ METRICS: dict[tuple[Direction, Kind], tuple[str, ...]] = {
         "frames_dropped",
         "longest_freeze_duration_in_ms",
         "total_freeze_duration_in_ms",
+        "jitter_buffer_in_ms",
+        "nack_count",
+        "pli_count",
     ),
 }
 """Which metrics each (direction, kind) sample has. ``pair_rtt_in_ms`` is the round trip of the newest answered
-ICE check or consent refresh (labkit times them; aioice measures none), ``None`` before the first."""
+ICE check or consent refresh (labkit times them; aioice measures none), ``None`` before the first.
+``jitter_buffer_in_ms`` (ACS ``jitterBufferInMs``) is the mean wait in the receiver's jitter buffer over the
+interval, from a packet's arrival to its frame's release; ``healed_ratio`` (ACS) the share of audio samples
+concealed over the interval; ``concealed_samples``, ``concealment_events``, ``nack_count`` and ``pli_count``
+are W3C ``RTCInboundRtpStreamStats`` totals (see ``labkit.media.receive_path``)."""
 
 RAW_TO_DERIVED = {
     "outbound-rtp.bytesSent": "send bitrate (difference over the interval, x8)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from labkit import Call
@@ -72,13 +73,17 @@ async def test_packets_match_the_media_view_and_rtcp_shows_reports_remb_and_a_pl
     _, _, call, _ = await video_call(people)
     seen = inspector(call)
     link = call.media.links[call.remote_participants[0].user_id]
-    before = {kind: counter.packets for kind, counter in link.received.items()}
-    seen.start_capture()
+
+    async def count_as(switch: Callable[[], None]) -> dict[str, int]:
+        """Switch the capture and read the link's counters at one instant: on the engine thread, between packets."""
+        switch()
+        return {kind: counter.packets for kind, counter in link.received.items()}
+
+    before = await call.media.engine.run(count_as(seen.start_capture))
     await call.hold()  # when Alice resumes, her video flows again: she asks Bob for a keyframe (a PLI)
     await call.resume()
     await asyncio.sleep(3.0)
-    seen.stop_capture()
-    after = {kind: counter.packets for kind, counter in link.received.items()}
+    after = await call.media.engine.run(count_as(seen.stop_capture))
     headers = [h for h in seen.rtp() if h.direction == "received"]
     for kind in ("audio", "video"):
         of_kind = [h for h in headers if h.kind == kind]

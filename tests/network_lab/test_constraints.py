@@ -1,0 +1,62 @@
+"""Send constraints (ACS ``call.setConstraints``) on real calls, measured at the far end."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from labkit import OutgoingVideoConstraints, VideoConstraints
+from labkit.calling import Features
+from labkit.errors import ArgumentError
+
+from ..helpers import Factory, eventually, frames_during, video_call
+
+
+async def test_a_320x240_constraint_shows_320x240_at_the_far_end_and_lifts(people: Factory) -> None:
+    _, _, call, bob_call = await video_call(people)
+    stream = bob_call.remote_participants[0].video_streams[0]
+    assert stream.size == (640, 480)
+    await call.set_constraints({"video": {"send": {"frameHeight": {"max": 240}}}})
+    await eventually(lambda: stream.size == (320, 240), timeout=3, what="320x240 at Bob")
+    assert call.constraints == VideoConstraints(OutgoingVideoConstraints(max_height=240))
+    await call.set_constraints({})
+    await eventually(lambda: stream.size == (640, 480), timeout=3, what="640x480 again")
+
+
+async def test_a_10_fps_constraint_shows_about_10_fps_at_the_far_end(people: Factory) -> None:
+    _, _, call, bob_call = await video_call(people)
+    stream = bob_call.remote_participants[0].video_streams[0]
+    assert await frames_during(stream, 2.0) > 50
+    await call.set_constraints(VideoConstraints(OutgoingVideoConstraints(max_frame_rate=10)))
+    await asyncio.sleep(0.5)
+    frames = await frames_during(stream, 3.0)
+    assert frames == pytest.approx(30, abs=5)
+
+
+async def test_a_bitrate_constraint_caps_what_is_sent(people: Factory) -> None:
+    _, _, call, _ = await video_call(people)
+    stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
+
+    def sent(metric: str) -> float:
+        sample = next(s for s in reversed(stats.samples) if (s.direction.value, s.kind.value) == ("send", "video"))
+        value = sample.metrics.get(metric)
+        return float(value) if isinstance(value, float | int) else -1.0
+
+    await eventually(lambda: bool(stats.samples) and sent("bitrate") > 400_000, timeout=8, what="video above 400 kbps")
+    await call.set_constraints({"video": {"send": {"bitrate": {"max": 150_000}}}})
+    await eventually(lambda: sent("target_bitrate") == 150_000, timeout=3, what="the encoder's target capped")
+    await asyncio.sleep(2.0)
+    assert sent("bitrate") < 220_000
+    await stats.dispose()
+
+
+async def test_bad_constraints_say_what_is_wrong(people: Factory) -> None:
+    _, _, call, _ = await video_call(people)
+    with pytest.raises(ArgumentError, match="frameHeight"):
+        await call.set_constraints({"video": {"send": {"height": 240}}})
+    with pytest.raises(ArgumentError, match="max_frame_rate"):
+        await call.set_constraints({"video": {"send": {"frameRate": {"max": 0}}}})
+    with pytest.raises(ArgumentError):
+        await call.set_constraints("240p")  # type: ignore[arg-type]
+    assert call.constraints == VideoConstraints()
