@@ -81,7 +81,7 @@ class AudioJitterBuffer:
             self.stats.packets_discarded += 1
             return False, None
         self._lateness.append(now - ts / SAMPLE_RATE)  # too late or not, it tells how late packets come
-        if self._play_ts is not None and ts < self._play_ts:
+        if self._is_late(ts):
             self.stats.packets_discarded += 1
             return False, None
         self._packets[ts] = (payload, now)
@@ -158,43 +158,57 @@ class AudioJitterBuffer:
             self._next_tick = now
         self._timer = self._scheduler.call_at(self._next_tick, self._tick)
 
+    def _is_late(self, ts: int) -> bool:
+        """Its time has passed: it starts more than half a frame before the frame due now."""
+        return self._play_ts is not None and ts < self._play_ts - self._frame // 2
+
+    def _due(self) -> int | None:
+        """The packet that plays now: the earliest, if it starts within this frame.
+
+        Timestamps need not sit on the frame grid that began with the first packet
+        (GStreamer's first Opus packet is 312 samples off it), so the grid follows them.
+        """
+        assert self._play_ts is not None
+        earliest = min(self._packets, default=None)
+        if earliest is not None and earliest < self._play_ts + self._frame:
+            return earliest
+        return None
+
     def _play_one(self, now: float) -> None:
         assert self._play_ts is not None
-        for stale in [ts for ts in self._packets if ts < self._play_ts]:
+        for stale in [ts for ts in self._packets if self._is_late(ts)]:
             del self._packets[stale]
         target = self.target
         delay = self._delay(now)
-        here = self._packets.get(self._play_ts)
-        if here is not None and delay < target - self._frame / SAMPLE_RATE / 2:
+        due = self._due()
+        if due is not None and delay < target - self._frame / SAMPLE_RATE / 2:
             # deceleration: let the buffer grow by one frame before playing what is here
             pcm = self._decoder.conceal(self._frame)
             self.stats.inserted_samples_for_deceleration += self._frame
-            self._out(pcm, now, here[1], target, concealed=False)
+            self._out(pcm, now, self._packets[due][1], target, concealed=False)
             return
-        ahead = (self._play_ts + self._frame) in self._packets
-        if here is not None and ahead and delay > target + self._frame / SAMPLE_RATE:
+        if due is not None and delay > target + self._frame / SAMPLE_RATE and len(self._packets) > 1:
             # acceleration: this frame is dropped, the next one plays now
-            del self._packets[self._play_ts]
+            del self._packets[due]
             self.stats.removed_samples_for_acceleration += self._frame
-            self._play_ts += self._frame
-            here = self._packets.get(self._play_ts)
-        if here is not None:
-            payload, arrival = self._packets.pop(self._play_ts)
+            self._play_ts = due + self._frame
+            due = self._due()
+        if due is not None:
+            payload, arrival = self._packets.pop(due)
             self._frame = self._decoder.samples_in(payload) or self._frame
             self._out(self._decoder.decode(payload), now, arrival, target, concealed=False)
-            self._play_ts += self._frame
+            self._play_ts = due + self._frame
             return
         # missing, and due: lost (or so late that it will be discarded), so it is concealed;
         # a late packet raises the jitter measured, and with it the target
-        after = self._packets.get(self._play_ts + self._frame)
-        if after is not None:
-            pcm = self._decoder.recover(after[0], self._frame)
+        earliest = min(self._packets, default=None)
+        if earliest is not None and earliest < self._play_ts + 2 * self._frame:
+            pcm = self._decoder.recover(self._packets[earliest][0], self._frame)
             self.stats.fec_samples += len(pcm) // 4
         else:
             pcm = self._decoder.conceal(self._frame)
         self._out(pcm, now, now, target, concealed=True)
-        earliest = min(self._packets, default=self._play_ts)
-        gap = earliest - self._play_ts
+        gap = (earliest if earliest is not None else self._play_ts) - self._play_ts
         self._play_ts = earliest if gap > 50 * self._frame else self._play_ts + self._frame  # a long gap: resync
 
     def _out(self, pcm: bytes, now: float, arrival: float, target: float, concealed: bool) -> None:

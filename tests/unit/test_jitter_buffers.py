@@ -319,3 +319,14 @@ def test_playout_pauses_when_packets_stop_and_resumes_when_they_come_back() -> N
     assert emitted < 40 + 0.6 / 0.02  # stopped about half a second after the last packet
     bench.run(packets[60:], lambda i: i * 0.02)
     assert len(bench.pcm) > emitted + 35
+
+
+def test_timestamps_off_the_first_packets_grid_still_play() -> None:
+    """GStreamer's first Opus packet is 312 samples before the 960-sample grid of the rest."""
+    packets = opus_packets(2.0)
+    for packet in packets[1:]:
+        packet.timestamp -= 312
+    bench = AudioBench()
+    bench.run(packets, lambda i: i * 0.02, tail=0.02)
+    assert bench.buffer.stats.concealed_samples == 0
+    assert present(bench.samples()[960:]) == 1.0
