@@ -32,6 +32,10 @@ around here, in this one place, on this instance only (no aiortc class is patche
    one starts (about 33 ms late at 30 fps), and its audio buffer stops at the first lost
    packet with nothing to conceal it. Each receiver's ``JitterBuffer`` is replaced by a
    ``ReceivePath`` (labkit's buffers, or aiortc's own as a baseline, switchable).
+7. **A capacity never forgotten.** The video receiver's bandwidth estimate (REMB) keeps
+   the link capacity it saw at the last overuse for good, so after a bandwidth cap lifts
+   it climbs back additively, for tens of seconds. Its rate control is replaced by
+   ``RateControl``, whose memory of the capacity expires.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ from OpenSSL import SSL
 from .ice_checks import CheckKind, IceCheck, IceCheckLog
 from .network_conditions import Direction, Impairment, NetworkConditions
 from .packet_capture import PacketCapture
+from .rate_control import RateControl
 from .receive_path import Path, ReceivePath, ReceiverPorts, ReceiveStats
 
 logger = logging.getLogger(__name__)
@@ -370,6 +375,9 @@ class PeerConnection(RTCPeerConnection):
         path = ReceivePath(transceiver.kind, ports, loop, self._receive_path)
         path.target_ms = self._jitter_buffer_targets.get(transceiver.kind)
         receiver._RTCRtpReceiver__jitter_buffer = path
+        estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # video receivers only
+        if estimator is not None:
+            estimator.rate_control = RateControl()  # fault 7
         send_rtcp: Callable[[Any], Awaitable[None]] = receiver._send_rtcp
 
         async def counted_send_rtcp(packet: Any) -> None:
