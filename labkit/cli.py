@@ -1,4 +1,4 @@
-"""The ``labkit`` command: ``labkit serve`` runs the service, ``labkit demo`` runs the main job."""
+"""The ``labkit`` command: ``serve`` runs the service, ``demo`` the main job, ``experiment`` a network sweep."""
 
 from __future__ import annotations
 
@@ -92,7 +92,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--group", type=int, default=0, metavar="N", help="a group call of N agents (2 to 9) instead")
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="where pictures go (default demo-output/)")
 
+    experiment = commands.add_parser(
+        "experiment",
+        help="sweep a network condition over real calls and measure the far end (the network lab, headless)",
+        description=(
+            "One fresh 1:1 video call per value: Alice sends through the condition, Bob measures video rate, "
+            "freezes, latency, audio presence and concealment. Results go to a CSV and a summary figure."
+        ),
+    )
+    experiment.add_argument(
+        "--vary", default="loss", choices=_parameters(), help="the condition to sweep (default loss)"
+    )
+    experiment.add_argument(
+        "--values", default="0,0.05,0.1,0.2,0.3", help="comma-separated values (default 0,0.05,0.1,0.2,0.3)"
+    )
+    experiment.add_argument("--seconds", type=float, default=4.0, help="seconds measured per point (default 4)")
+    experiment.add_argument(
+        "--receive-path",
+        default="labkit",
+        choices=("labkit", "aiortc", "both"),
+        help="whose jitter buffers Bob uses (default labkit; both: each point twice)",
+    )
+    experiment.add_argument("--endpoint", default=None, help="a running service, not an embedded one")
+    experiment.add_argument("--csv", type=Path, default=Path("experiment.csv"), help="results (default experiment.csv)")
+    experiment.add_argument("--plot", type=Path, default=None, help="also save the summary figure (a .png)")
+
     args = parser.parse_args(argv)
+    if args.command == "experiment":
+        return _experiment(args)
     if args.command == "serve":
         from .service import RelayConfiguration
 
@@ -124,6 +151,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .demo import run_demo
 
     return asyncio.run(run_demo(endpoint=args.endpoint, seconds=args.seconds, group=args.group, out=args.out))
+
+
+def _parameters() -> tuple[str, ...]:
+    from .network_lab.experiment import PARAMETERS
+
+    return PARAMETERS
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    """A progress bar on standard error."""
+    width = 30
+    filled = round(width * done / total)
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<32}", end="", file=sys.stderr, flush=True)
+    if done == total:
+        print(file=sys.stderr)
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    from .media.receive_path import Path as ReceivePath
+    from .network_lab.experiment import plot_sweep, sweep, write_csv
+
+    try:
+        values = [float(value) for value in args.values.split(",") if value.strip()]
+    except ValueError:
+        print(f"labkit experiment: --values takes numbers separated by commas, not {args.values!r}", file=sys.stderr)
+        return 2
+    paths: tuple[ReceivePath, ...] = ("labkit", "aiortc") if args.receive_path == "both" else (args.receive_path,)
+    print(f"labkit experiment: {args.vary} over {values}, {args.seconds:g} s each, receive path {'/'.join(paths)}")
+    try:
+        results = asyncio.run(sweep(args.vary, values, args.seconds, paths, args.endpoint, _progress))
+    except ValueError as error:  # ArgumentError, or a NetworkConditions out of range
+        print(f"labkit experiment: {error}", file=sys.stderr)
+        return 2
+    header = f"{'value':>8} {'path':>7} {'fps':>6} {'frozen s':>8} {'p50 ms':>7} {'audio %':>7} {'concealed %':>11}"
+    print(header)
+    for r in results:
+        p50 = f"{r.latency_p50_ms:7.1f}" if r.latency_p50_ms is not None else f"{'-':>7}"
+        print(
+            f"{r.value:8g} {r.receive_path:>7} {r.frames_per_second:6.1f} {r.freeze_seconds:8.2f} {p50} "
+            f"{100 * r.audio_present:7.1f} {100 * r.audio_concealed:11.1f}"
+        )
+    print(f"results: {write_csv(results, args.csv)}")
+    if args.plot is not None:
+        plot_sweep(results).savefig(args.plot, dpi=100)
+        print(f"figure: {args.plot}")
+    return 0
 
 
 def _serve(
