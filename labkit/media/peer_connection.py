@@ -3,7 +3,7 @@
 (Some 500 lines, on purpose: this is the one module that touches aiortc's and aioice's
 private members, so ruff's ``SLF001`` is lifted here alone; split, they would spread.)
 
-aiortc has five faults that break calls with browsers and GStreamer. Each is worked
+aiortc has faults that break calls with browsers and GStreamer, or bad networks. Each is worked
 around here, in this one place, on this instance only (no aiortc class is patched):
 
 1. **DTLS cipher suites.** ``RTCCertificate._create_ssl_context`` offers only ECDHE-ECDSA
@@ -36,6 +36,10 @@ around here, in this one place, on this instance only (no aiortc class is patche
    the link capacity it saw at the last overuse for good, so after a bandwidth cap lifts
    it climbs back additively, for tens of seconds. Its rate control is replaced by
    ``RateControl``, whose memory of the capacity expires.
+8. **A floor of 250 kbit/s.** aiortc's VP8 and H.264 encoders never aim below 250 kbit/s,
+   whatever the receiver's estimate (REMB) says, so on a 300 kbit/s link video and audio
+   overflow it for good and no keyframe gets through. Here each video sender follows a
+   REMB down to ``MIN_VIDEO_BITRATE``, and a ``set_max_bitrate`` cap below that too.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from aiortc.codecs import is_rtx
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, SRTPProtectionProfile, certificate_digest
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
-from aiortc.rtp import RtcpByePacket, is_rtcp
+from aiortc.rtp import RTCP_PSFB_APP, RtcpByePacket, RtcpPsfbPacket, is_rtcp, unpack_remb_fci
 from aiortc.sdp import SessionDescription
 from av import AudioFrame
 from OpenSSL import SSL
@@ -101,6 +105,8 @@ class Description:
     sdp: str
 
 
+MIN_VIDEO_BITRATE = 60_000
+"""The lowest video target a REMB can set, in bit/s (fault 8; aiortc's own floor is 250 kbit/s)."""
 KEYFRAME_REQUEST_DELAYS = (0.0, 0.3, 1.0)
 """When, after media may flow again, each video receiver asks for a keyframe (seconds apart)."""
 
@@ -288,7 +294,7 @@ class PeerConnection(RTCPeerConnection):
                 self._apply_cap(transceiver.sender, kind)
 
     def _cap_sender(self, transceiver: RTCRtpTransceiver) -> None:
-        """Re-apply the cap after each RTCP packet the sender handles: a REMB sets aiortc's target anew."""
+        """After each RTCP packet the sender handles: follow a REMB below aiortc's floor (fault 8), re-apply the cap."""
         sender: Any = transceiver.sender
         if id(sender) in self._capped:
             return
@@ -298,19 +304,29 @@ class PeerConnection(RTCPeerConnection):
 
         async def handle(packet: Any) -> None:
             await inner(packet)
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                with contextlib.suppress(ValueError):
+                    bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                    if sender._ssrc in ssrcs:
+                        self._lower_target(sender, max(MIN_VIDEO_BITRATE, bitrate))
             self._apply_cap(sender, kind)
 
         sender._handle_rtcp_packet = handle
 
     def _apply_cap(self, sender: Any, kind: str) -> None:
         cap = self._max_bitrates.get(kind)
+        if cap is not None:
+            self._lower_target(sender, cap)
+
+    @staticmethod
+    def _lower_target(sender: Any, bitrate: int) -> None:
+        """Bring the encoder's target down to ``bitrate``, below aiortc's own floor if need be."""
         encoder = getattr(sender, "_RTCRtpSender__encoder", None)  # made at the first frame
-        if cap is None or encoder is None or not hasattr(encoder, "target_bitrate"):
+        if encoder is None or not hasattr(encoder, "target_bitrate") or encoder.target_bitrate <= bitrate:
             return
-        if encoder.target_bitrate > cap:
-            encoder.target_bitrate = cap
-            if encoder.target_bitrate > cap:  # aiortc clamps to its minimum (250 kbit/s for VP8): go below it
-                setattr(encoder, f"_{type(encoder).__name__}__target_bitrate", cap)
+        encoder.target_bitrate = bitrate
+        if encoder.target_bitrate > bitrate:  # aiortc clamps to its minimum (250 kbit/s for VP8): go below it
+            setattr(encoder, f"_{type(encoder).__name__}__target_bitrate", bitrate)
 
     # --- fault 6: labkit's receive path ----------------------------------------------------
 
@@ -432,6 +448,8 @@ class PeerConnection(RTCPeerConnection):
             self._receivers.add(id(receiver))
             _ignore_bye(receiver)
             self._install_receive_path(transceiver)
+        if transceiver.kind == "video":
+            self._cap_sender(transceiver)
 
     # --- fault 5: a fresh jitter buffer and a keyframe after a resume ----------------------
 

@@ -187,21 +187,15 @@ class VideoJitterBuffer:
                 return packets, ext
         return None
 
-    def _keyframe_start(self) -> int | None:
-        for ext in sorted(self._packets):
-            packet = self._packets[ext]
-            if self._codec.is_keyframe(packet) and self._frame_at(ext) is not None:
-                return ext
-        return None
-
     def _release(self) -> None:
         while True:
             if self._next is None:
-                start = self._keyframe_start()
-                if start is None:
-                    if not self._drop_useless():  # no keyframe on its way: ask for one
-                        self._ask_for_keyframe()
+                starts = [ext for ext, packet in self._packets.items() if self._codec.is_keyframe(packet)]
+                if not starts:  # no keyframe on its way: ask for one, keep only the last few packets
+                    self._ask_for_keyframe()
+                    self._drop_before(max(self._packets, default=0) - 200)
                     return
+                start = min(starts)  # complete or not: a hole in it is repaired, or given up, as any other
                 self._drop_before(start)
                 self._next = start
             found = self._frame_at(self._next)
@@ -284,21 +278,14 @@ class VideoJitterBuffer:
             self._release()
 
     def _give_up(self) -> None:
-        """What is missing will not come: drop the incomplete frames, and go on from a keyframe."""
-        self._next = None
-        key = self._keyframe_start()
-        if key is not None:
-            self._drop_before(key)
-        else:
-            complete_tail = max(self._packets, default=0) + 1
-            self._drop_before(complete_tail)
-
-    def _drop_useless(self) -> bool:
-        """While a keyframe is awaited: keep only one still being completed (then True), or the last few packets."""
-        starts = [e for e, p in self._packets.items() if self._codec.is_keyframe(p)]
-        newest = max(self._packets, default=0)
-        self._drop_before(max(starts) if starts else newest - 200)
-        return bool(starts)
+        """What is missing will not come: drop the frame that waits for it, and go on from a later keyframe."""
+        stuck, self._next = self._next, None
+        later = [
+            ext
+            for ext, packet in self._packets.items()
+            if (stuck is None or ext > stuck) and self._codec.is_keyframe(packet)
+        ]
+        self._drop_before(min(later) if later else max(self._packets, default=0) + 1)
 
     def _drop_before(self, ext: int, count: bool = True) -> None:
         gone = [e for e in self._packets if e < ext]

@@ -19,6 +19,7 @@ above react as on a real network. Conditions change at once, mid-call, or on a s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -83,9 +84,12 @@ class NetworkLabFeature:
         return self._own.get((user_id, direction), self._defaults[direction])
 
     def counts(self, participant: Participant = None) -> dict[Direction, ImpairmentCounts]:
-        """What the lab did to one link so far, per direction: datagrams, lost, queue drops, delayed, duplicated."""
+        """What the lab did to one link so far, per direction: datagrams, lost, queue drops, delayed, duplicated.
+
+        A snapshot: take one before and one after a step, and subtract.
+        """
         link = self._link(participant)
-        return {direction: impairment.counts for direction, impairment in link.impairments.items()}
+        return {direction: dataclasses.replace(impairment.counts) for direction, impairment in link.impairments.items()}
 
     def set_receive_path(self, path: ReceivePath) -> None:
         """Every link's receivers from now on use labkit's jitter buffers (``"labkit"``) or aiortc's (``"aiortc"``).

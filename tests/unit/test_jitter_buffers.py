@@ -182,6 +182,24 @@ def test_an_unrepaired_hole_is_given_up_and_a_keyframe_is_awaited(frames: list[l
     assert bench.buffer.stats.frames_dropped >= 3
 
 
+def test_a_keyframe_with_a_hole_is_repaired_or_asked_for_again(frames: list[list[RtpPacket]]) -> None:
+    bench = VideoBench()
+    bench.feed(frames[0])
+    bench.feed(frames[1][1:] + frames[2])  # a hole that will never be repaired
+    bench.clock.advance_to(bench.clock.now + 0.31)
+    assert bench.keyframe_requests == 1
+    keyframe = frames[6]
+    bench.feed(keyframe[:1] + keyframe[2:] + frames[7])  # the keyframe comes, one of its packets lost
+    nacked = len(bench.nacks)
+    bench.clock.advance_to(bench.clock.now + 0.1)
+    assert len(bench.nacks) > nacked
+    assert bench.nacks[-1][1] == [keyframe[1].sequence_number]  # its hole is asked for again and again
+    bench.clock.advance_to(bench.clock.now + 0.3)  # never repaired: given up, and another keyframe asked for
+    bench.feed(frames[8])
+    assert bench.keyframe_requests == 2
+    assert bench.timestamps() == [frames[0][0].timestamp]
+
+
 def test_a_late_packet_never_reaches_a_released_frame(frames: list[list[RtpPacket]]) -> None:
     bench = VideoBench()
     bench.feed(frames[0] + frames[1])
