@@ -36,10 +36,14 @@ around here, in this one place, on this instance only (no aiortc class is patche
    the link capacity it saw at the last overuse for good, so after a bandwidth cap lifts
    it climbs back additively, for tens of seconds. Its rate control is replaced by
    ``RateControl``, whose memory of the capacity expires.
-8. **A floor of 250 kbit/s.** aiortc's VP8 and H.264 encoders never aim below 250 kbit/s,
-   whatever the receiver's estimate (REMB) says, so on a 300 kbit/s link video and audio
-   overflow it for good and no keyframe gets through. Here each video sender follows a
-   REMB down to ``MIN_VIDEO_BITRATE``, and a ``set_max_bitrate`` cap below that too.
+8. **Narrow links.** aiortc's VP8 and H.264 encoders never aim below 250 kbit/s, whatever
+   the receiver's estimate (REMB) says, and its VP8 keyframes may take a second of bitrate
+   in one burst: on a 300 kbit/s link video and audio overflow it, and no keyframe gets
+   through. Here each video sender follows a REMB down to ``MIN_VIDEO_BITRATE`` (and a
+   ``set_max_bitrate`` cap below that too), backs off on loss as GCC does
+   (``LossBasedLimit``: a full queue delays alike, so the delay-based REMB holds), keeps
+   retransmissions within a budget (``RetransmissionBudget``), and encodes VP8 with
+   keyframes capped (``vp8_encoder``).
 """
 
 from __future__ import annotations
@@ -61,7 +65,16 @@ from aiortc.codecs import is_rtx
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, SRTPProtectionProfile, certificate_digest
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
-from aiortc.rtp import RTCP_PSFB_APP, RtcpByePacket, RtcpPsfbPacket, is_rtcp, unpack_remb_fci
+from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpByePacket,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    is_rtcp,
+    unpack_remb_fci,
+)
 from aiortc.sdp import SessionDescription
 from av import AudioFrame
 from OpenSSL import SSL
@@ -69,8 +82,9 @@ from OpenSSL import SSL
 from .ice_checks import CheckKind, IceCheck, IceCheckLog
 from .network_conditions import Direction, Impairment, NetworkConditions
 from .packet_capture import PacketCapture
-from .rate_control import RateControl
+from .rate_control import LossBasedLimit, RateControl, RetransmissionBudget
 from .receive_path import Path, ReceivePath, ReceiverPorts, ReceiveStats
+from .vp8_encoder import Vp8Encoder
 
 logger = logging.getLogger(__name__)
 
@@ -299,8 +313,23 @@ class PeerConnection(RTCPeerConnection):
         if id(sender) in self._capped:
             return
         self._capped.add(id(sender))
+        codecs = transceiver._codecs
+        if sender._RTCRtpSender__encoder is None and codecs and codecs[0].mimeType.lower() == "video/vp8":
+            sender._RTCRtpSender__encoder = Vp8Encoder()  # aiortc makes its own at the first frame if none
         kind = transceiver.kind
         inner: Callable[[Any], Awaitable[None]] = sender._handle_rtcp_packet
+
+        losses = LossBasedLimit()
+        budget = RetransmissionBudget()
+        retransmit: Callable[[int], Awaitable[None]] = sender._retransmit
+
+        async def limited_retransmit(sequence_number: int) -> None:
+            encoder = sender._RTCRtpSender__encoder
+            target = float(getattr(encoder, "target_bitrate", 500_000))
+            if budget.allow(target, time.monotonic()):
+                await retransmit(sequence_number)
+
+        sender._retransmit = limited_retransmit
 
         async def handle(packet: Any) -> None:
             await inner(packet)
@@ -309,6 +338,13 @@ class PeerConnection(RTCPeerConnection):
                     bitrate, ssrcs = unpack_remb_fci(packet.fci)
                     if sender._ssrc in ssrcs:
                         self._lower_target(sender, max(MIN_VIDEO_BITRATE, bitrate))
+            elif isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                encoder = sender._RTCRtpSender__encoder
+                for report in packet.reports:
+                    if report.ssrc == sender._ssrc and encoder is not None and hasattr(encoder, "target_bitrate"):
+                        losses.on_report(report.fraction_lost / 256, encoder.target_bitrate, time.monotonic())
+            if losses.limit is not None:
+                self._lower_target(sender, max(MIN_VIDEO_BITRATE, losses.limit))
             self._apply_cap(sender, kind)
 
         sender._handle_rtcp_packet = handle
@@ -387,7 +423,19 @@ class PeerConnection(RTCPeerConnection):
             if running():
                 self._spawn(receiver._send_rtcp_nack(ssrc, lost))
 
-        ports = ReceiverPorts(codecs.get, decode, play, request_keyframe, nack)
+        def rtt() -> float | None:
+            measured = [
+                float(value)
+                for t in self.getTransceivers()
+                if (value := getattr(t.sender, "_RTCRtpSender__rtt", None)) is not None  # aiortc keeps it private
+            ]
+            return max(measured) if measured else None
+
+        def own_nacks(on: bool) -> None:
+            if transceiver.kind == "video":  # aiortc's receiver NACKs video only
+                receiver._RTCRtpReceiver__nack_generator = None if on else NackGenerator()
+
+        ports = ReceiverPorts(codecs.get, decode, play, request_keyframe, nack, rtt, own_nacks)
         path = ReceivePath(transceiver.kind, ports, loop, self._receive_path)
         path.target_ms = self._jitter_buffer_targets.get(transceiver.kind)
         receiver._RTCRtpReceiver__jitter_buffer = path

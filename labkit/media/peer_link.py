@@ -73,6 +73,7 @@ class PeerLink(ConnectionLink):
     ) -> None:
         super().__init__(remote_id, PeerConnection(configuration))
         self._tracks = {"audio": audio, "video": video}
+        video.target_bitrate = lambda: self.pc.target_bitrate("video")  # the resolution follows it
         self._send_signal = send_signal
         self._lock = asyncio.Lock()
         self._answered = asyncio.Event()  # no negotiation of ours is waiting to complete

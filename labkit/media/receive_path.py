@@ -42,6 +42,10 @@ class ReceiverPorts:
     """Send a picture loss indication for an SSRC."""
     nack: Callable[[int, list[int]], None]
     """Send a NACK for an SSRC's missing sequence numbers."""
+    rtt: Callable[[], float | None]
+    """The connection's round-trip time in seconds, as its senders measure it; ``None`` before the first."""
+    own_nacks: Callable[[bool], None]
+    """``True``: labkit's buffer sends the NACKs, aiortc's receiver none; ``False``: aiortc's again."""
 
 
 @dataclass(slots=True)
@@ -153,11 +157,14 @@ class ReceivePath:
         name = codec.mimeType.split("/")[-1].lower()
         if self._path == "aiortc" or (self.kind == "audio" and name != "opus"):
             # aiortc's own buffers, as RTCRtpReceiver makes them
+            if self.kind == "video":
+                self._ports.own_nacks(False)
             if self.kind == "audio":
                 return JitterBuffer(capacity=16, prefetch=4)
             return JitterBuffer(capacity=512, is_video=True)
         if self.kind == "audio":
             return AudioJitterBuffer(self._ports.play, self._scheduler, self._target_ms)
+        self._ports.own_nacks(True)
         return VideoJitterBuffer(
             lambda frame: self._ports.decode(codec, frame),
             lambda: self._ports.request_keyframe(self._ssrc),
@@ -165,6 +172,7 @@ class ReceivePath:
             codec=name,
             target_ms=self._target_ms or 0.0,
             nack=lambda lost: self._ports.nack(self._ssrc, lost),
+            rtt=self._ports.rtt,
         )
 
     def _retire(self) -> None:

@@ -6,10 +6,14 @@ frame the moment it is complete, that is, its packets run without a gap from the
 (just after the previous frame's last, or a keyframe's first) to the one with the marker
 bit; and in decoding order:
 
-* A frame with a hole is never released. A hole waits ``repair_window`` seconds for
-  retransmissions: aiortc's receiver sends a NACK when it sees a gap, but only then, so a
-  retransmission that is lost too would never be asked for again; this buffer asks again
-  every ``NACK_INTERVAL`` for what is still missing. Then what is missing is given up
+* A frame with a hole is never released. A hole waits for retransmissions, a
+  ``repair_window`` of at least 0.3 s and 2.5 round trips. The buffer sends the NACKs
+  itself (``PeerConnection`` turns aiortc's off): aiortc's receiver asks for every packet
+  still missing each time a new gap shows, which floods a congested link with
+  retransmissions, and never asks again for a retransmission that was lost. Here each
+  missing packet is asked for when its gap shows, then after 1.5 round trips (40 ms
+  before the first is measured) and twice as long each time, at most ``MAX_NACKS``
+  times. Then what is missing is given up
   (``frames_dropped``), and the buffer waits for a keyframe, asking for one with a
   picture loss indication (PLI) until it comes.
 * A packet older than what was released is discarded, so a late packet never corrupts a
@@ -33,7 +37,9 @@ CLOCK_RATE: Final = 90_000
 REPAIR_WINDOW: Final = 0.3
 """Seconds a hole waits for retransmissions before it is given up."""
 NACK_INTERVAL: Final = 0.04
-"""Seconds between two NACKs for the packets a hole still misses."""
+"""Seconds before a missing packet is asked for again, until a round trip is measured; doubled each time."""
+MAX_NACKS: Final = 6
+"""Requests for one packet at most."""
 MAX_NACK_PACKETS: Final = 200
 KEYFRAME_REQUEST_INTERVAL: Final = 0.3
 """Seconds between two keyframe requests while one is awaited."""
@@ -107,11 +113,15 @@ class VideoJitterBuffer:
         codec: str = "vp8",
         target_ms: float = 0.0,
         nack: Callable[[list[int]], None] | None = None,
+        rtt: Callable[[], float | None] | None = None,
     ) -> None:
         self._deliver = deliver
         self._request_keyframe = request_keyframe
         self._nack = nack
+        self._rtt = rtt
         self._nack_timer: Cancellable | None = None
+        self._nacked: dict[int, tuple[int, float]] = {}  # extended number -> (requests, when next)
+        self._highest: int | None = None
         self._hole_started = 0.0
         self._scheduler = scheduler
         self._codec = DEPACKETIZERS.get(codec.lower(), Vp8())
@@ -139,6 +149,13 @@ class VideoJitterBuffer:
             self.stats.packets_discarded += 1
             return False, None
         now = self._scheduler.time()
+        if self._highest is not None and ext > self._highest + 1 and self._nack is not None:
+            gap = range(max(self._highest + 1, ext - MAX_NACK_PACKETS), ext)
+            interval = self._nack_interval()
+            for missing in gap:
+                self._nacked[missing] = (1, now + interval)
+            self._nack([missing & 0xFFFF for missing in gap])  # at once, as a gap shows
+        self._highest = ext if self._highest is None else max(self._highest, ext)
         self._packets[ext] = packet
         timestamp = int(packet.timestamp)
         if timestamp not in self._arrivals:
@@ -161,6 +178,8 @@ class VideoJitterBuffer:
         self._pending.clear()
         self._unwrap.reset()
         self._next = None
+        self._highest = None
+        self._nacked.clear()
 
     def close(self) -> None:
         self._closed = True
@@ -244,32 +263,48 @@ class VideoJitterBuffer:
         if self._hole_timer is None and self._packets:
             now = self._scheduler.time()
             self._hole_started = now
-            self._hole_timer = self._scheduler.call_at(now + self.repair_window, self._hole_expired)
+            rtt = self._rtt() if self._rtt is not None else None
+            window = max(self.repair_window, 2.5 * rtt) if rtt is not None else self.repair_window
+            self._hole_timer = self._scheduler.call_at(now + window, self._hole_expired)
             if self._nack is not None and self._nack_timer is None:
-                self._nack_timer = self._scheduler.call_at(now + NACK_INTERVAL, self._nack_again)
+                self._nack_timer = self._scheduler.call_at(now + self._nack_interval(), self._nack_again)
 
     def _clear_hole(self) -> None:
         for timer in (self._hole_timer, self._nack_timer):
             if timer is not None:
                 timer.cancel()
         self._hole_timer = self._nack_timer = None
+        if self._next is not None:
+            self._nacked = {ext: state for ext, state in self._nacked.items() if ext >= self._next}
 
     def missing(self) -> list[int]:
-        """The sequence numbers (16-bit) the next frame still waits for, oldest first."""
+        """The extended sequence numbers the buffer still waits for, oldest first."""
         if self._next is None or not self._packets:
             return []
         newest = max(self._packets)
         gaps = (ext for ext in range(self._next, newest) if ext not in self._packets)
-        return [ext & 0xFFFF for ext, _ in zip(gaps, range(MAX_NACK_PACKETS), strict=False)]
+        return [ext for ext, _ in zip(gaps, range(MAX_NACK_PACKETS), strict=False)]
 
     def _nack_again(self) -> None:
         self._nack_timer = None
         if self._closed or self._hole_timer is None or self._nack is None:
             return
-        lost = self.missing()
-        if lost:
-            self._nack(lost)
-        self._nack_timer = self._scheduler.call_at(self._scheduler.time() + NACK_INTERVAL, self._nack_again)
+        now = self._scheduler.time()
+        interval = self._nack_interval()
+        due = []
+        for ext in self.missing():
+            requests, when = self._nacked.get(ext, (0, now))
+            if requests < MAX_NACKS and when <= now:
+                due.append(ext & 0xFFFF)
+                self._nacked[ext] = (requests + 1, now + interval * 2**requests)
+        if due:
+            self._nack(due)
+        self._nack_timer = self._scheduler.call_at(now + interval, self._nack_again)
+
+    def _nack_interval(self) -> float:
+        """How long a retransmission may take: 1.5 round trips (10 to 100 ms), or ``NACK_INTERVAL`` unknown."""
+        rtt = self._rtt() if self._rtt is not None else None
+        return NACK_INTERVAL if rtt is None else min(0.1, max(0.01, 1.5 * rtt))
 
     def _hole_expired(self) -> None:
         self._hole_timer = None

@@ -28,7 +28,8 @@ def test_a_loss_sweep_from_the_shell_compares_the_receive_paths(tmp_path: Path) 
     assert float(ours["audio_present"]) > 0.95  # concealed, so it plays on
     assert float(ours["audio_concealed"]) > 0.2
     assert float(theirs["audio_present"]) < float(ours["audio_present"]) - 0.3  # aiortc's buffer stalls
-    assert float(ours["latency_p50_ms"]) < float(theirs["latency_p50_ms"])
+    their_latency = float(theirs["latency_p50_ms"] or "inf")  # empty: aiortc's path showed no frame at all
+    assert float(ours["latency_p50_ms"]) < their_latency
     assert figure.stat().st_size > 10_000
 
 

@@ -89,7 +89,8 @@ async def test_conditions_changed_mid_call_take_effect_at_once_and_lose_no_call(
 
 
 async def test_a_bandwidth_cap_makes_the_sender_back_off(people: Factory) -> None:
-    _, _, call, _ = await video_call(people)
+    _, _, call, bob_call = await video_call(people)
+    stream = bob_call.remote_participants[0].video_streams[0]
     stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=1.0)
 
     def video_bitrate() -> float:
@@ -101,6 +102,8 @@ async def test_a_bandwidth_cap_makes_the_sender_back_off(people: Factory) -> Non
     lab(call).schedule([(0, NetworkConditions(bandwidth_kbps=300)), (10, NetworkConditions())], direction="send")
     await eventually(lambda: video_bitrate() < 400_000, timeout=15, what="the sent video bitrate under 400 kbit/s")
     assert lab(call).counts()["send"].queue_drops > 0
+    await eventually(lambda: stream.size[0] < 640, timeout=5, what="a smaller picture at Bob")
+    assert await frames_during(stream, 2.0) > 30  # the video goes on, smaller
     await eventually(lambda: lab(call).conditions().is_perfect, timeout=11, what="the schedule to lift the cap")
     lifted = asyncio.get_running_loop().time()
     await eventually(lambda: video_bitrate() > 600_000, timeout=20, what="the sent video bitrate back above 600 kbit/s")

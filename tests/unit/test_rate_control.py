@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiortc.rate import AimdRateControl, BandwidthUsage
 
-from labkit.media.rate_control import RateControl
+from labkit.media.rate_control import LossBasedLimit, RateControl, RetransmissionBudget
 
 
 def recovery_seconds(control: AimdRateControl) -> float:
@@ -41,3 +41,23 @@ def test_an_overuse_during_the_recovery_stops_it() -> None:
     control.update(BandwidthUsage.OVERUSING, 500_000, 200_000)
     assert control.recovering_to is None
     assert control.current_bitrate <= 0.85 * 500_000 + 1
+
+
+def test_loss_above_10_percent_lowers_the_limit_and_a_clean_link_lifts_it() -> None:
+    limit = LossBasedLimit()
+    limit.on_report(0.3, 500_000, 0.0)
+    assert limit.limit == 425_000  # (1 - 0.3 / 2) x 500 kbit/s
+    limit.on_report(0.05, 425_000, 1.0)  # between 2% and 10%: held
+    assert limit.limit == 425_000
+    limit.on_report(0.0, 425_000, 2.0)
+    limit.on_report(0.0, 425_000, 3.0)
+    assert limit.limit == 425_000  # not yet 2 s clean
+    limit.on_report(0.0, 425_000, 4.5)
+    assert limit.limit is None
+
+
+def test_retransmissions_stay_within_the_target() -> None:
+    budget = RetransmissionBudget()
+    sent = sum(budget.allow(240_000, i / 1000) for i in range(1000))  # 1000 requests in one second
+    assert 20 <= sent <= 7 + 240_000 / (8 * 1200) + 1  # 25 packets a second, plus a burst
+    assert budget.refused == 1000 - sent
