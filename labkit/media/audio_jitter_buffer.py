@@ -12,6 +12,8 @@ WebRTC's NetEq does, in miniature:
   packets come, against the earliest), plus a margin, or ``target_ms`` when set
   (W3C ``jitterBufferTarget``). Below target a frame is stretched in (deceleration),
   above it one is dropped (acceleration).
+* When the path grows longer (a delay step), packets come after their slots were
+  concealed; as nothing else waits, playout steps back and plays them, later from then on.
 * Half a second with no packet at all (hold, a muted browser) pauses playout; the next
   packet starts it again.
 """
@@ -36,8 +38,8 @@ MIN_TARGET: Final = 0.010
 MAX_TARGET: Final = 1.0
 PAUSE_AFTER: Final = 0.5
 """Seconds without any packet after which playout pauses."""
-WINDOW: Final = 250
-"""Packets over which jitter is measured (5 s of 20 ms frames)."""
+WINDOW: Final = 150
+"""Packets over which jitter is measured (3 s of 20 ms frames): a stall is forgotten 3 s later."""
 MAX_PACKETS: Final = 500
 """Packets held at most (10 s): a buffer never grows without bound."""
 
@@ -82,8 +84,14 @@ class AudioJitterBuffer:
             return False, None
         self._lateness.append(now - ts / SAMPLE_RATE)  # too late or not, it tells how late packets come
         if self._is_late(ts):
-            self.stats.packets_discarded += 1
-            return False, None
+            if self._packets:  # later ones are here already: this one is simply too late
+                self.stats.packets_discarded += 1
+                return False, None
+            # nothing waits: the stream as a whole now comes later (a longer path), and playout,
+            # which concealed its slots meanwhile, steps back to play from this packet on
+            assert self._play_ts is not None
+            self.stats.inserted_samples_for_deceleration += self._play_ts - ts
+            self._play_ts = ts
         self._packets[ts] = (payload, now)
         if len(self._packets) > MAX_PACKETS:
             del self._packets[min(self._packets)]
