@@ -67,8 +67,8 @@ def latencies_of(arrivals: list[tuple[float, VideoFrame]]) -> list[float]:
 
 
 class RawCall:
-    def __init__(self) -> None:
-        self.pcs = (RTCPeerConnection(rtc_configuration()), RTCPeerConnection(rtc_configuration()))
+    def __init__(self, pc_class: type[RTCPeerConnection] = RTCPeerConnection) -> None:
+        self.pcs = (pc_class(rtc_configuration()), pc_class(rtc_configuration()))
         self.video_at_caller: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
         self.tasks: list[asyncio.Task[None]] = []
         for index, pc in enumerate(self.pcs):
