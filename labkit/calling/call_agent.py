@@ -19,6 +19,7 @@ from ..errors import ArgumentError, ErrorCode, LabkitError, TokenError
 from ..identity import CommunicationUserIdentifier
 from ..media.engine import MediaEngine, log_failure
 from ..media.ice import rtc_configuration
+from ..media.peer_link import VIDEO_CODECS
 from ..protocol import end_reasons
 from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import (
@@ -155,6 +156,25 @@ class CallAgent(Emitter[CallAgentEventName]):
     @ring_timeout.setter
     def ring_timeout(self, seconds: float) -> None:
         self._host.ring_timeout = checked_ring_timeout(seconds)
+
+    @property
+    def video_codecs(self) -> tuple[str, ...]:
+        """The video codecs this agent's calls offer, first preferred (W3C ``setCodecPreferences``); VP8 unless set.
+
+        An agent that answers takes the offer's first codec it can decode (VP8 or H264), so
+        between two labkit agents the one that offers chooses. Applies to calls started after.
+        """
+        return self._host.video_codecs
+
+    @video_codecs.setter
+    def video_codecs(self, codecs: Sequence[str]) -> None:
+        chosen = tuple(codecs) if not isinstance(codecs, str) else (codecs,)
+        if not chosen or len(set(chosen)) != len(chosen) or not set(chosen) <= set(VIDEO_CODECS):
+            raise ArgumentError(
+                f"video_codecs is a non-empty ordered choice of {', '.join(VIDEO_CODECS)}, e.g. ('H264', 'VP8'); "
+                f"got {codecs!r}."
+            )
+        self._host.video_codecs = chosen
 
     @property
     def rtc_configuration(self) -> RTCConfiguration:

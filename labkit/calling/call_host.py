@@ -56,6 +56,8 @@ class CallHost:
     display_name: str = ""
     connection_state: ConnectionState = ConnectionState.DISCONNECTED
     clock: Clock = SYSTEM_CLOCK
+    video_codecs: tuple[str, ...] = ("VP8",)
+    """The video codecs this agent offers, first preferred."""
     on_call_ended: Callable[[str], None] = field(default=lambda call_id: None)
     """Called with the call's id once it is ``Disconnected`` (the agent forgets it)."""
 

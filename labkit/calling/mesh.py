@@ -120,6 +120,7 @@ class Mesh:
                 send,
                 on_track,
                 on_state,
+                self._host.video_codecs,
             )
             link.held = held
             self.links[user_id] = link

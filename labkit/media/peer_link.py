@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 
 from aiortc import (
@@ -51,10 +51,13 @@ SignalSender = Callable[[SignalPayload], Awaitable[None]]
 NEGOTIATION_TIMEOUT = 10.0
 """How long an offer waits for its answer before the next negotiation goes ahead."""
 PREFERRED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
+VIDEO_CODECS = ("VP8", "H264")
+"""The video codecs a labkit agent can send and receive (aiortc's), by ``CallAgent.video_codecs`` name."""
 HOLD_DIRECTION = "sendonly"
 """A holder's transceivers (RFC 3264 section 8.4); it sends nothing meanwhile, so no media flows."""
 ACCEPTED_MEDIA = (
-    "labkit takes Opus audio and VP8 video (rtx optional), with rtcp-mux (docs/protocol.md, 'Media labkit accepts')."
+    "labkit takes Opus audio and VP8 or H264 video (rtx optional), with rtcp-mux "
+    "(docs/protocol.md, 'Media labkit accepts')."
 )
 
 
@@ -70,8 +73,11 @@ class PeerLink(ConnectionLink):
         send_signal: SignalSender,
         on_track: Callable[[MediaStreamTrack], None],
         on_state: Callable[[str], None],
+        video_codecs: Sequence[str] = ("VP8",),
     ) -> None:
         super().__init__(remote_id, PeerConnection(configuration))
+        self.video_codecs = tuple(video_codecs)
+        """The video codecs this side offers, first preferred (W3C ``setCodecPreferences``)."""
         self._tracks = {"audio": audio, "video": video}
         video.target_bitrate = lambda: self.pc.target_bitrate("video")  # the resolution follows it
         self._send_signal = send_signal
@@ -145,7 +151,8 @@ class PeerLink(ConnectionLink):
         async with self._lock:
             if not self._has_senders:
                 for kind in ("audio", "video"):
-                    self.prefer_codecs(self.pc.addTransceiver(self._tracks[kind], direction="sendrecv"))
+                    transceiver = self.pc.addTransceiver(self._tracks[kind], direction="sendrecv")
+                    self.prefer_codecs(transceiver, self.video_codecs)
                 self._has_senders = True
                 self._offerer = True
             await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -182,7 +189,7 @@ class PeerLink(ConnectionLink):
                         if track is not None and transceiver.sender.track is None:
                             transceiver.sender.replaceTrack(track)
                             transceiver.direction = "sendrecv"
-                            self.prefer_codecs(transceiver)
+                            self.prefer_codecs(transceiver, self.video_codecs)
                     self._has_senders = True
                     self._offerer = False
                 self._apply_hold_direction()
@@ -256,9 +263,14 @@ class PeerLink(ConnectionLink):
         await self.pc.addIceCandidate(candidate)
 
     @staticmethod
-    def prefer_codecs(transceiver: RTCRtpTransceiver) -> None:
-        wanted = PREFERRED_CODECS[transceiver.kind]
+    def prefer_codecs(transceiver: RTCRtpTransceiver, video_codecs: Sequence[str] = ("VP8",)) -> None:
+        """W3C ``setCodecPreferences``: Opus; the video codecs in ``video_codecs``' order, with rtx."""
+        if transceiver.kind == "video":
+            wanted: tuple[str, ...] = (*(f"video/{name}" for name in video_codecs), "video/rtx")
+        else:
+            wanted = PREFERRED_CODECS[transceiver.kind]
         codecs = [c for c in RTCRtpSender.getCapabilities(transceiver.kind).codecs if c.mimeType in wanted]
+        codecs.sort(key=lambda codec: wanted.index(codec.mimeType))  # stable: H.264's profiles keep their order
         transceiver.setCodecPreferences(codecs)
 
 
@@ -268,14 +280,15 @@ def unacceptable(sdp: str) -> str | None:
         description = ParsedDescription.parse(sdp)
     except Exception as error:
         return f"its SDP does not parse ({error})"
-    wanted = {"audio": "opus", "video": "vp8"}
+    wanted = {"audio": ("opus",), "video": tuple(name.lower() for name in VIDEO_CODECS)}
     for media in description.media:
         if media.kind not in wanted or media.port == 0:
             continue
         names = [codec.mimeType.split("/")[-1].lower() for codec in media.rtp.codecs]
-        if wanted[media.kind] not in names:
+        if not set(wanted[media.kind]) & set(names):
             offered = ", ".join(sorted(set(names))) or "none"
-            return f"its {media.kind} m-line offers {offered}, and labkit takes only {wanted[media.kind].upper()}"
+            takes = " or ".join(name.upper() for name in wanted[media.kind])
+            return f"its {media.kind} m-line offers {offered}, and labkit takes only {takes}"
         if not media.rtcp_mux:
             return f"its {media.kind} m-line has no a=rtcp-mux, which labkit requires"
     return None

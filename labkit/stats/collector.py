@@ -224,7 +224,10 @@ class MediaStatsCollector(Emitter[CollectorEventName]):
     ) -> dict[str, Value]:
         stats = {s.type: s for s in report.values() if getattr(s, "kind", None) == kind.value}
         counters: dict[str, float] = {}
-        metrics: dict[str, Value] = {"codec_name": CODECS[kind]}
+        negotiated = link.negotiated_codecs().get(kind.value)
+        metrics: dict[str, Value] = {
+            "codec_name": negotiated[0].mimeType.split("/")[-1] if negotiated else CODECS[kind],
+        }
         clock = CLOCK_RATES[kind]
         if direction is Direction.SEND:
             outbound, remote = stats.get("outbound-rtp"), stats.get("remote-inbound-rtp")

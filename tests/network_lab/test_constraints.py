@@ -60,3 +60,30 @@ async def test_bad_constraints_say_what_is_wrong(people: Factory) -> None:
     with pytest.raises(ArgumentError):
         await call.set_constraints("240p")  # type: ignore[arg-type]
     assert call.constraints == VideoConstraints()
+
+
+async def test_the_offering_agent_chooses_h264_and_it_plays(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    for person in (alice, bob):  # whichever side offers, it puts H.264 first
+        person.agent.video_codecs = ("H264", "VP8")
+    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept(video_options=await bob.camera(2))
+    await call.wait_for_state("Connected")
+    stream = bob_call.remote_participants[0].video_streams[0]
+    await stream.next_frame()
+    for side in (call, bob_call):
+        link = side.media.links[side.remote_participants[0].user_id]
+        assert link.negotiated_codecs()["video"][0].mimeType == "video/H264"
+    assert await frames_during(stream, 2.0) > 40
+    await eventually(lambda: stream.latest_stamp() is not None, timeout=3, what="Alice's stamped frames at Bob")
+    stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
+    await eventually(lambda: len(stats.samples) > 0, timeout=5, what="a stats sample")
+    assert {s.metrics["codec_name"] for s in stats.samples if s.kind.value == "video"} == {"H264"}
+    await stats.dispose()
+
+
+async def test_an_unknown_codec_is_refused_clearly(people: Factory) -> None:
+    alice = await people("Alice")
+    with pytest.raises(ArgumentError, match="VP8, H264"):
+        alice.agent.video_codecs = ("AV1",)
+    assert alice.agent.video_codecs == ("VP8",)

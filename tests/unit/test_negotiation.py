@@ -68,7 +68,7 @@ async def test_an_offer_without_vp8_is_refused_with_a_reason_and_the_refusal_rai
     with pytest.raises(LabkitError) as refused:
         await pair.b.handle(SessionDescription(kind="offer", sdp=vp9_only))
     assert refused.value.code is ErrorCode.OFFER_NOT_ACCEPTABLE
-    assert "offers rtx, vp9, and labkit takes only VP8" in refused.value.message
+    assert "offers rtx, vp9, and labkit takes only VP8 or H264" in refused.value.message
     await eventually(lambda: pair.kinds("b")[-1:] == ["error"], what="the refusal")
     await asyncio.sleep(0.05)
     assert [type(e) for e in pair.errors] == [LabkitError]  # a's handle() raised the refusal it got
@@ -79,7 +79,7 @@ async def test_an_offer_without_vp8_is_refused_with_a_reason_and_the_refusal_rai
     [
         (lambda sdp: sdp.replace("a=rtcp-mux\r\n", ""), "has no a=rtcp-mux"),
         (lambda sdp: sdp.replace("opus/48000/2", "PCMU/8000"), "its audio m-line offers pcmu"),
-        (lambda sdp: sdp.replace("VP8/90000", "H264/90000"), "its video m-line offers h264, rtx"),
+        (lambda sdp: sdp.replace("VP8/90000", "AV1/90000"), "its video m-line offers av1, rtx"),
     ],
 )
 async def test_unacceptable_says_what_is_wrong(pair: LinkPair, change: object, problem: str) -> None:
