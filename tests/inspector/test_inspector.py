@@ -83,6 +83,9 @@ async def test_packets_match_the_media_view_and_rtcp_shows_reports_remb_and_a_pl
     await call.hold()  # when Alice resumes, her video flows again: she asks Bob for a keyframe (a PLI)
     await call.resume()
     await asyncio.sleep(3.0)
+    # the receiver's first REMB comes once its estimate is set, about 3 s into the video: a young
+    # call under load may need a little longer
+    await eventually(lambda: "REMB" in {r.type for r in seen.rtcp()}, timeout=5, what="a REMB")
     after = await call.media.engine.run(count_as(seen.stop_capture))
     headers = [h for h in seen.rtp() if h.direction == "received"]
     for kind in ("audio", "video"):
