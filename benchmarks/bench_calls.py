@@ -23,6 +23,7 @@ import asyncio
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiortc import MediaStreamTrack, RTCPeerConnection
@@ -67,13 +68,17 @@ def latencies_of(arrivals: list[tuple[float, VideoFrame]]) -> list[float]:
 
 
 class RawCall:
-    def __init__(self, pc_class: type[RTCPeerConnection] = RTCPeerConnection) -> None:
+    def __init__(
+        self,
+        pc_class: type[RTCPeerConnection] = RTCPeerConnection,
+        camera: Callable[[MediaStreamTrack], MediaStreamTrack] = lambda track: track,
+    ) -> None:
         self.pcs = (pc_class(rtc_configuration()), pc_class(rtc_configuration()))
         self.video_at_caller: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
         self.tasks: list[asyncio.Task[None]] = []
         for index, pc in enumerate(self.pcs):
             pc.addTrack(ToneMicrophoneTrack(440 + 110 * index))
-            pc.addTrack(SyntheticCameraTrack(index + 1, f"raw {index}"))
+            pc.addTrack(camera(SyntheticCameraTrack(index + 1, f"raw {index}")))
             pc.on("track", lambda track, i=index: self._on_track(i, track))
             pc.on("connectionstatechange", self._check_connected)
         self.connected = asyncio.Event()
