@@ -304,10 +304,10 @@ class PeerConnection(RTCPeerConnection):
         self._max_bitrates[kind] = bitrate
         for transceiver in self.getTransceivers():
             if transceiver.kind == kind:
-                self._cap_sender(transceiver)
+                self._tune_sender(transceiver)
                 self._apply_cap(transceiver.sender, kind)
 
-    def _cap_sender(self, transceiver: RTCRtpTransceiver) -> None:
+    def _tune_sender(self, transceiver: RTCRtpTransceiver) -> None:
         """After each RTCP packet the sender handles: follow a REMB below aiortc's floor (fault 8), re-apply the cap."""
         sender: Any = transceiver.sender
         if id(sender) in self._capped:
@@ -497,7 +497,7 @@ class PeerConnection(RTCPeerConnection):
             _ignore_bye(receiver)
             self._install_receive_path(transceiver)
         if transceiver.kind == "video":
-            self._cap_sender(transceiver)
+            self._tune_sender(transceiver)
 
     # --- fault 5: a fresh jitter buffer and a keyframe after a resume ----------------------
 

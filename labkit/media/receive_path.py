@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket
 
 from .audio_jitter_buffer import AudioJitterBuffer
 from .jitter_buffer import JitterBufferStats, Scheduler
@@ -134,11 +135,9 @@ class ReceivePath:
 
     def note_rtcp(self, packet: object) -> None:
         """Count the feedback this receiver sends (NACK, PLI)."""
-        name = type(packet).__name__
-        fmt = getattr(packet, "fmt", None)
-        if name == "RtcpRtpfbPacket" and fmt == 1:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             self.nack_count += 1
-        elif name == "RtcpPsfbPacket" and fmt == 1:
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
             self.pli_count += 1
 
     # --- stats ------------------------------------------------------------------------
