@@ -27,10 +27,12 @@ from .frame_copy import own_audio_copy, own_video_copy
 from .synthetic_camera import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
 from .video_constraints import OutgoingVideoConstraints
 
-RESOLUTION_LADDER = ((350_000, 1.0), (180_000, 0.75), (90_000, 0.5), (0, 0.25))
+RESOLUTION_LADDER = ((250_000, 1.0), (150_000, 0.75), (80_000, 0.5), (0, 0.25))
 """(from this target bitrate, the share of each side of the picture kept), highest first."""
 STEP_UP_MARGIN = 1.2
 """A step up waits for the target to clear the step's floor by this much, so the size does not flap."""
+STEP_DOWN_AFTER = 1.0
+"""Seconds the target must stay below a step's floor before the picture shrinks (a dip at call start does not)."""
 
 
 class EncoderInputTrack(MediaStreamTrack):
@@ -54,6 +56,7 @@ class EncoderInputTrack(MediaStreamTrack):
         """The encoder's target in bit/s (set by the link); the resolution follows it."""
         self.scale = 1.0
         """The share of each side kept for the bitrate (1.0: the full picture)."""
+        self._below_since: float | None = None
 
     def _follow_bitrate(self) -> float:
         target = self.target_bitrate() if self.target_bitrate is not None else None
@@ -64,6 +67,13 @@ class EncoderInputTrack(MediaStreamTrack):
             wanted = max(
                 self.scale, next(scale for floor, scale in RESOLUTION_LADDER if target >= floor * STEP_UP_MARGIN)
             )
+        if wanted < self.scale:  # down only once the target has stayed low
+            now = time.monotonic()
+            if self._below_since is None:
+                self._below_since = now
+            if now - self._below_since < STEP_DOWN_AFTER:
+                return self.scale
+        self._below_since = None
         self.scale = wanted
         return wanted
 

@@ -275,9 +275,10 @@ class MediaStatsCollector(Emitter[CollectorEventName]):
                 counters["received"], counters["decoded"] = received, decoded
                 metrics["frame_width_received"], metrics["frame_height_received"] = stream.size if stream else (0, 0)
                 metrics["frames_received"], metrics["frames_decoded"] = received, decoded
-                # aiortc's jitter buffer holds one frame back until the next one starts; labkit's gives up some
-                held_back = 1.0 if received_path is None or received_path.path == "aiortc" else 0.0
-                metrics["frames_dropped"] = max(0.0, received - decoded - held_back)
+                if received_path is not None and received_path.path == "labkit":
+                    metrics["frames_dropped"] = float(received_path.jitter_buffer.frames_dropped)  # given up
+                else:  # aiortc's jitter buffer holds one frame back until the next one starts
+                    metrics["frames_dropped"] = max(0.0, received - decoded - 1)
                 metrics["nack_count"] = float(received_path.nack_count) if received_path else 0.0
                 metrics["pli_count"] = float(received_path.pli_count) if received_path else 0.0
                 metrics["longest_freeze_duration_in_ms"] = (stream.longest_freeze_duration * 1000) if stream else 0.0

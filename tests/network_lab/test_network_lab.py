@@ -103,7 +103,7 @@ async def test_a_bandwidth_cap_makes_the_sender_back_off(people: Factory) -> Non
     await eventually(lambda: video_bitrate() < 400_000, timeout=15, what="the sent video bitrate under 400 kbit/s")
     assert lab(call).counts()["send"].queue_drops > 0
     await eventually(lambda: stream.size[0] < 640, timeout=5, what="a smaller picture at Bob")
-    assert await frames_during(stream, 2.0) > 30  # the video goes on, smaller
+    assert await frames_during(stream, 2.0) > 20  # the video goes on, smaller (it froze before)
     await eventually(lambda: lab(call).conditions().is_perfect, timeout=11, what="the schedule to lift the cap")
     lifted = asyncio.get_running_loop().time()
     await eventually(lambda: video_bitrate() > 600_000, timeout=20, what="the sent video bitrate back above 600 kbit/s")
