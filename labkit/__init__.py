@@ -51,10 +51,10 @@ from .stats import diagnostics as _diagnostics  # noqa: F401  (registers Feature
 from .stats import media_stats_feature as _media_stats  # noqa: F401  (registers Features.MEDIA_STATS)
 
 if TYPE_CHECKING:
-    from .service import EmbeddedService, RelayConfiguration, start_service
+    from .service import EmbeddedService, RelayConfiguration, SfuConfiguration, start_service
     from .widgets import CallApp
 
-_FROM_SERVICE = ("EmbeddedService", "RelayConfiguration", "start_service")
+_FROM_SERVICE = ("EmbeddedService", "RelayConfiguration", "SfuConfiguration", "start_service")
 
 
 def _embedded_service_url() -> str:
@@ -112,6 +112,7 @@ __all__ = [
     "RemoteParticipant",
     "RemoteParticipantState",
     "RemoteVideoStream",
+    "SfuConfiguration",
     "TokenCredential",
     "TokenError",
     "TokenScope",

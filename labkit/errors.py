@@ -47,6 +47,8 @@ class ErrorCode(StrEnum):
     CALL_FULL = "call-full"
     OFFER_NOT_ACCEPTABLE = "offer-not-acceptable"
     """A peer's SDP offer asked for media labkit cannot take (a codec, no rtcp-mux): SIP 488."""
+    SFU_UNAVAILABLE = "sfu-unavailable"
+    """The SFU (Janus) could not be started or reached, or refused a request."""
     # Token endpoint
     BAD_REQUEST = "bad-request"
     IDENTITY_UNAVAILABLE = "identity-unavailable"

@@ -305,6 +305,7 @@ class CallAgent(Emitter[CallAgentEventName]):
         self._identifier = CommunicationUserIdentifier(signed_in.user_id)
         host.user_id = signed_in.user_id
         host.display_name = signed_in.display_name
+        host.sfu_above = signed_in.sfu_above
         self._set_connection_state(ConnectionState.CONNECTED)
         self._token_keeper.start()
 

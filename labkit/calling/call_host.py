@@ -57,6 +57,8 @@ class CallHost:
     connection_state: ConnectionState = ConnectionState.DISCONNECTED
     clock: Clock = SYSTEM_CLOCK
     video_codecs: tuple[str, ...] = ("VP8",)
+    sfu_above: int | None = None
+    """The service's SFU policy (from sign-in): group calls beyond this size go through it; ``None``: no SFU."""
     """The video codecs this agent offers, first preferred."""
     on_call_ended: Callable[[str], None] = field(default=lambda call_id: None)
     """Called with the call's id once it is ``Disconnected`` (the agent forgets it)."""

@@ -17,7 +17,7 @@ from ..errors import LabkitError
 from ..media.engine import log_failure
 from ..media.liveness import DEAD_SECONDS
 from ..protocol import end_reasons
-from ..protocol.messages import HangUp
+from ..protocol.messages import SFU_ID, HangUp
 from .call_messages import participant_left
 
 if TYPE_CHECKING:
@@ -56,7 +56,12 @@ async def _peer_gone(session: CallSession, user_id: str, silence: float) -> None
     reason = end_reasons.NETWORK.with_message(
         f"Nothing arrived from {name} for {silence:.0f} s (no media, no RTCP): their app froze or lost the network."
     )
-    if session.is_group and len(session.participants) > 1:
+    if user_id == SFU_ID:  # the SFU carries everyone's media: without it the call is over
+        reason = end_reasons.SFU_LOST.with_message(
+            f"Nothing arrived from the SFU for {silence:.0f} s (no media, no RTCP): "
+            "it stopped, or the network to it failed."
+        )
+    elif session.is_group and len(session.participants) > 1:
         await participant_left(session, user_id, reason)  # the others go on
         session.gone.discard(user_id)  # should it come back, it is judged afresh
         return

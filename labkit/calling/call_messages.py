@@ -14,7 +14,9 @@ from ..errors import ErrorCode, LabkitError
 from ..protocol import end_reasons
 from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import (
+    SFU_ID,
     CallEnded,
+    MediaRoute,
     Message,
     Participant,
     ParticipantJoined,
@@ -50,10 +52,14 @@ async def on_message(session: CallSession, message: Message) -> None:
             await _on_signal(session, message)
         case CallEnded():
             await session.finish(message.reason.to_reason())
+        case MediaRoute():
+            if message.media == "sfu":
+                await session.move_to_sfu()
 
 
 async def _on_roster(session: CallSession, roster: Roster) -> None:
     session.is_group = roster.is_group_call
+    session.media = roster.media
     for wire in roster.participants:
         if wire.user_id != session.host.user_id:
             if wire.user_id in session.participants:
@@ -68,6 +74,11 @@ async def _on_roster(session: CallSession, roster: Roster) -> None:
         for p in session.participants.values()
         if p.state in (RemoteParticipantState.CONNECTED, RemoteParticipantState.HOLD)
     ]
+    if session.media == "sfu":  # publish once; the SFU offers each participant's media
+        if not peers and session.joined_group:
+            session.set_state(CallState.CONNECTED)
+        await session.link(SFU_ID).offer()
+        return
     if len(peers) > session.max_peers:
         await session.hang_up(False)
         return
@@ -123,7 +134,7 @@ async def participant_left(session: CallSession, user_id: str, reason: CallEndRe
 
 async def _on_signal(session: CallSession, signal: Signal) -> None:
     sender = signal.from_
-    if sender is None or sender not in session.participants:
+    if sender is None or (sender not in session.participants and not (sender == SFU_ID and session.media == "sfu")):
         logger.warning("call %s: a signal from %s, who is not a participant", session.id[:8], sender)
         return
     try:

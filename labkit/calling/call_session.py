@@ -19,15 +19,17 @@ from typing import Literal
 from aiortc import MediaStreamTrack
 
 from ..errors import ErrorCode, LabkitError, TokenError
-from ..media.peer_link import PeerLink
+from ..media.peer_link import LinkDirection, PeerLink
 from ..media.video_constraints import OutgoingVideoConstraints, VideoConstraints
 from ..protocol import end_reasons
 from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import (
+    SFU_ID,
     Accept,
     EndReason,
     HangUp,
     Join,
+    MediaRouteKind,
     Message,
     Rejoin,
     Signal,
@@ -52,7 +54,7 @@ MAX_MEDIA_EVENTS = 10_000
 MAX_SIGNALING_RECORDS = 5_000
 """Messages of one call kept for the inspector (offers, answers, candidates, updates)."""
 MAX_MESH_PEERS = 8
-"""Most remote participants in one call: each is a peer connection of its own (a mesh)."""
+"""Most remote participants in a mesh call: each is a peer connection of its own (an SFU call has no such cap)."""
 HANG_UP_TIMEOUT = 3.0
 
 RINGING_STATES = (CallState.NONE, CallState.CONNECTING, CallState.RINGING, CallState.EARLY_MEDIA)
@@ -98,6 +100,8 @@ class CallSession:
         self.signaling: deque[SignalingRecord] = deque(maxlen=MAX_SIGNALING_RECORDS)
         """Every message of this call to and from the service, oldest first (bounded)."""
         self.mesh = Mesh(host, video, self.mark)
+        self.media: MediaRouteKind = "mesh"
+        """How this call's media travels: a link per participant (``mesh``), or through the service's SFU."""
         self.features: dict[Features, CallFeature] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._media_failure: asyncio.Future[None] | None = None
@@ -145,9 +149,11 @@ class CallSession:
                 self.joined_group = self.is_group = True
                 await self.request(Join(group_id=group_id, video=video))
             else:
-                if len(participants) > MAX_MESH_PEERS:
+                if len(participants) > MAX_MESH_PEERS and self.host.sfu_above is None:
                     raise LabkitError(
-                        ErrorCode.CALL_FULL, f"A labkit call has at most {MAX_MESH_PEERS} remote participants."
+                        ErrorCode.CALL_FULL,
+                        f"A mesh call has at most {MAX_MESH_PEERS} remote participants, and this service has no SFU.",
+                        "Start the service with an SFU (labkit serve --sfu janus) for larger calls.",
                     )
                 message = StartCall(
                     call_id=self.id, participants=participants, video=video, ring_timeout=self.host.ring_timeout
@@ -291,7 +297,8 @@ class CallSession:
         self.held = held
         self.mark("hold" if held else "resume")
         self.mesh.pause(held)
-        await asyncio.gather(*(link.set_held(held) for link in self.mesh.links.values()))
+        if self.media == "mesh":  # through an SFU, the service pauses what it forwards to us
+            await asyncio.gather(*(link.set_held(held) for link in self.mesh.links.values()))
         await self.send(UpdateState(call_id=self.id, is_on_hold=held))
         self.update_hold_state()
 
@@ -319,12 +326,16 @@ class CallSession:
             await self.send(Signal(call_id=self.id, to=user_id, payload=payload))
 
         known = user_id in self.mesh.links
+        direction: LinkDirection = "sendrecv"
+        if self.media == "sfu":
+            direction = "sendonly" if user_id == SFU_ID else "recvonly"
         link = self.mesh.link(
             user_id,
             send,
             lambda track: self._on_track(user_id, track),
             lambda state: self._on_link_state(user_id, state),
             self.held,
+            direction,
         )
         participant = self.participants.get(user_id)
         if not known and participant is not None:
@@ -354,7 +365,19 @@ class CallSession:
         ):
             self._media_failure = asyncio.ensure_future(self._end_without_media(user_id))
 
+    async def move_to_sfu(self) -> None:
+        """The service moved this call to its SFU: close the mesh links, and publish."""
+        if self.media == "sfu":
+            return
+        self.media = "sfu"
+        self.mark("media through the SFU")
+        await self.mesh.close_links()
+        if self.state not in (CallState.DISCONNECTING, CallState.DISCONNECTED):
+            await self.link(SFU_ID).offer()
+
     def name_of(self, user_id: str) -> str:
+        if user_id == SFU_ID:
+            return "the SFU"
         participant = self.participants.get(user_id)
         return participant.display_name if participant is not None and participant.display_name else user_id
 
@@ -377,7 +400,7 @@ class CallSession:
     async def end_for_media(self, user_id: str, reason: CallEndReason) -> None:
         """The media to ``user_id`` failed: end the call (in a group, drop that peer), and say why."""
         others = [p for p in self.participants if p != user_id]
-        if self.is_group and others:
+        if self.is_group and others and user_id != SFU_ID:
             await self.mesh.drop(user_id)
             return
         await self.finish(reason)

@@ -20,7 +20,7 @@ from av import AudioFrame
 from ..media.devices import VideoDeviceInfo
 from ..media.encoder_input import EncoderInputTrack
 from ..media.feed_track import AudioFeedTrack, VideoFeedTrack
-from ..media.peer_link import PeerLink, SignalSender
+from ..media.peer_link import LinkDirection, PeerLink, SignalSender
 from ..media.video_constraints import VideoConstraints
 from .call_host import CallHost
 from .local_video_stream import LocalVideoStream
@@ -104,23 +104,30 @@ class Mesh:
         on_track: Callable[[MediaStreamTrack], None],
         on_state: Callable[[str], None],
         held: bool,
+        direction: LinkDirection = "sendrecv",
     ) -> PeerLink:
-        """The link to ``user_id``, made (sending both feeds) if there is none yet."""
+        """The link to ``user_id``, made if there is none yet: sending both feeds unless ``recvonly``.
+
+        A mesh link is ``sendrecv``; with an SFU, the link to it is ``sendonly`` (the feeds,
+        published once) and each participant's is ``recvonly``.
+        """
         link = self.links.get(user_id)
         if link is None:
             assert self.audio_feed is not None
             assert self.video_feed is not None
             assert self._relays is not None
             audio_relay, video_relay = self._relays
+            sends = direction != "recvonly"
             link = PeerLink(
                 user_id,
-                EncoderInputTrack(audio_relay.subscribe(self.audio_feed, buffered=True)),
-                EncoderInputTrack(video_relay.subscribe(self.video_feed, buffered=False)),
+                EncoderInputTrack(audio_relay.subscribe(self.audio_feed, buffered=True)) if sends else None,
+                EncoderInputTrack(video_relay.subscribe(self.video_feed, buffered=False)) if sends else None,
                 self._host.rtc_configuration,
                 send,
                 on_track,
                 on_state,
                 self._host.video_codecs,
+                direction,
             )
             link.held = held
             self.links[user_id] = link
@@ -134,8 +141,10 @@ class Mesh:
             self._constrain(link)
 
     def _constrain(self, link: PeerLink) -> None:
-        link.encoder_inputs["video"].constraints = self.constraints.send
-        link.set_max_bitrate("video", self.constraints.send.max_bitrate)
+        video = link.encoder_inputs.get("video")
+        if video is not None:
+            video.constraints = self.constraints.send
+            link.set_max_bitrate("video", self.constraints.send.max_bitrate)
 
     async def drop(self, user_id: str) -> None:
         """Close the link to ``user_id``, if there is one."""

@@ -25,6 +25,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
+from typing import Literal
 
 from aiortc import (
     MediaStreamTrack,
@@ -54,6 +55,7 @@ PREFERRED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx"
 VIDEO_CODECS = ("VP8", "H264")
 """The video codecs a labkit agent can send and receive (aiortc's), by ``CallAgent.video_codecs`` name."""
 HOLD_DIRECTION = "sendonly"
+LinkDirection = Literal["sendrecv", "sendonly", "recvonly"]
 """A holder's transceivers (RFC 3264 section 8.4); it sends nothing meanwhile, so no media flows."""
 ACCEPTED_MEDIA = (
     "labkit takes Opus audio and VP8 or H264 video (rtx optional), with rtcp-mux "
@@ -62,24 +64,33 @@ ACCEPTED_MEDIA = (
 
 
 class PeerLink(ConnectionLink):
-    """The media path to ``remote_id``: one peer connection of a mesh (a ``MediaLink``)."""
+    """The media path to ``remote_id``: one peer connection of a mesh, or to an SFU (a ``MediaLink``).
+
+    ``direction``: ``sendrecv`` (a mesh peer), ``sendonly`` (publishing to an SFU) or
+    ``recvonly`` (one participant's media from an SFU: no tracks of ours).
+    """
 
     def __init__(
         self,
         remote_id: str,
-        audio: EncoderInputTrack,
-        video: EncoderInputTrack,
+        audio: EncoderInputTrack | None,
+        video: EncoderInputTrack | None,
         configuration: RTCConfiguration,
         send_signal: SignalSender,
         on_track: Callable[[MediaStreamTrack], None],
         on_state: Callable[[str], None],
         video_codecs: Sequence[str] = ("VP8",),
+        direction: LinkDirection = "sendrecv",
     ) -> None:
         super().__init__(remote_id, PeerConnection(configuration))
         self.video_codecs = tuple(video_codecs)
         """The video codecs this side offers, first preferred (W3C ``setCodecPreferences``)."""
-        self._tracks = {"audio": audio, "video": video}
-        video.target_bitrate = lambda: self.pc.target_bitrate("video")  # the resolution follows it
+        self.direction: LinkDirection = direction
+        self._tracks = {kind: track for kind, track in (("audio", audio), ("video", video)) if track is not None}
+        if direction == "recvonly" and self._tracks:
+            raise ValueError("a receive-only link sends no tracks")
+        if video is not None:
+            video.target_bitrate = lambda: self.pc.target_bitrate("video")  # the resolution follows it
         self._send_signal = send_signal
         self._lock = asyncio.Lock()
         self._answered = asyncio.Event()  # no negotiation of ours is waiting to complete
@@ -151,7 +162,8 @@ class PeerLink(ConnectionLink):
         async with self._lock:
             if not self._has_senders:
                 for kind in ("audio", "video"):
-                    transceiver = self.pc.addTransceiver(self._tracks[kind], direction="sendrecv")
+                    track = self._tracks.get(kind)
+                    transceiver = self.pc.addTransceiver(track or kind, direction=self.direction)
                     self.prefer_codecs(transceiver, self.video_codecs)
                 self._has_senders = True
                 self._offerer = True
@@ -188,8 +200,10 @@ class PeerLink(ConnectionLink):
                         track = self._tracks.get(transceiver.kind)
                         if track is not None and transceiver.sender.track is None:
                             transceiver.sender.replaceTrack(track)
-                            transceiver.direction = "sendrecv"
+                            transceiver.direction = self.direction
                             self.prefer_codecs(transceiver, self.video_codecs)
+                        elif track is None:
+                            transceiver.direction = "recvonly"  # an SFU's offer of one participant's media
                     self._has_senders = True
                     self._offerer = False
                 self._apply_hold_direction()
@@ -251,6 +265,8 @@ class PeerLink(ConnectionLink):
             logger.exception("the offer %s asked for failed", self.remote_id)
 
     def _apply_hold_direction(self) -> None:
+        if self.direction != "sendrecv":
+            return  # an SFU link: holding pauses the feeds, and the SFU stops forwarding
         for transceiver in self.pc.getTransceivers():
             transceiver.direction = HOLD_DIRECTION if self.held else "sendrecv"
 

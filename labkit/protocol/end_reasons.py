@@ -57,6 +57,8 @@ NOT_ACCEPTABLE = CallEndReason(488, 0, "The media could not be negotiated.")
 """488/0: a peer's offer asked for media the other side cannot take; the message says what (labkit, SIP 488)."""
 SECURE_TRANSPORT_FAILED = CallEndReason(410, 3101, "The encrypted media connection (DTLS) could not be set up.")
 """410/3101: ICE found a path but the DTLS handshake failed; the message says why (labkit)."""
+SFU_LOST = CallEndReason(503, 3102, "The SFU that carried the call's media stopped.")
+"""503/3102: the service's SFU (Janus) exited or stopped answering; the message names it (labkit)."""
 
 MEDIA_FAILURES = (NOT_ACCEPTABLE, NETWORK, SECURE_TRANSPORT_FAILED)
 """The reasons an agent may give in ``hang-up``: its media to a peer failed, and the others are told why."""

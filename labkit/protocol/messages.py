@@ -40,6 +40,11 @@ CLOSE_REPLACED = 4409
 FINAL_CLOSE_CODES = frozenset({CLOSE_REFUSED, CLOSE_REPLACED})
 """Closes that reconnecting cannot mend (agents reconnect after any other)."""
 
+SFU_ID = "sfu"
+"""Whom a member of an SFU call signals its publishing offer to, and who answers it (user ids start with 8:)."""
+MediaRouteKind = Literal["mesh", "sfu"]
+"""How a call's media travels: ``mesh`` (a peer connection per pair), ``sfu`` (through the service's Janus)."""
+
 MAX_USER_ID_LENGTH = 256
 MAX_DISPLAY_NAME_LENGTH = 256
 MAX_RING_TIMEOUT = 600.0
@@ -143,6 +148,7 @@ class MessageType(StrEnum):
     PARTICIPANT_UPDATED = "participant-updated"
     PARTICIPANT_LEFT = "participant-left"
     CALL_ENDED = "call-ended"
+    MEDIA_ROUTE = "media-route"
     TOKEN_REFRESHED = "token-refreshed"
     PONG = "pong"
 
@@ -418,6 +424,8 @@ class SignedIn(Message):
     ice_servers: list[IceServer] = []
     """STUN and TURN servers for this agent's calls, with TURN credentials that expire."""
     ice_transport_policy: IceTransportPolicy = "all"
+    sfu_above: int | None = None
+    """Group calls with more members than this go through the service's SFU (``None``: it has none)."""
 
 
 class Error(Message):
@@ -461,6 +469,8 @@ class Roster(Message):
     participants: list[Participant]
     rejoined: bool = False
     """The answer to a ``rejoin``: the peer links exist already, so nobody offers."""
+    media: MediaRouteKind = "mesh"
+    """``sfu``: publish once (an offer to ``SFU_ID``) and answer the SFU's offer for each participant."""
 
 
 class ParticipantJoined(Message):
@@ -494,6 +504,14 @@ class CallEnded(Message):
     type: Literal[MessageType.CALL_ENDED] = MessageType.CALL_ENDED
     call_id: CallId
     reason: EndReason
+
+
+class MediaRoute(Message):
+    """The call's media moves (it grew past the service's ``--sfu-above``): close the mesh links and publish."""
+
+    type: Literal[MessageType.MEDIA_ROUTE] = MessageType.MEDIA_ROUTE
+    call_id: CallId
+    media: MediaRouteKind
 
 
 class Pong(Message):
@@ -535,6 +553,7 @@ ServiceMessage = Annotated[
     | ParticipantUpdated
     | ParticipantLeft
     | CallEnded
+    | MediaRoute
     | Signal
     | TokenRefreshed
     | Pong,

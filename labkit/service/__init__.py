@@ -11,18 +11,25 @@ from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import PROTOCOL_VERSION, MessageType
 from .app import create_app
 from .limits import ServiceLimits
+from .media_routing import DEFAULT_SFU_ABOVE, MediaRouting
 from .relay import RelayConfiguration
 from .server import EmbeddedService, Server, default_service, start_service
+from .sfu import SfuConfiguration, SfuError, SfuRooms
 from .switchboard import Switchboard
 
 __all__ = [
+    "DEFAULT_SFU_ABOVE",
     "PROTOCOL_VERSION",
     "CallEndReason",
     "EmbeddedService",
+    "MediaRouting",
     "MessageType",
     "RelayConfiguration",
     "Server",
     "ServiceLimits",
+    "SfuConfiguration",
+    "SfuError",
+    "SfuRooms",
     "Switchboard",
     "create_app",
     "default_service",

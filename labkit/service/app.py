@@ -14,6 +14,7 @@ from .agent_connection import AgentConnection
 from .app_keys import ACCESS_KEY, CONNECTIONS_KEY, DIRECTORY_KEY, LIMITS_KEY, RELAY_KEY, SWITCHBOARD_KEY
 from .http_api import handle_health, handle_token, handle_users
 from .limits import ServiceLimits
+from .media_routing import MediaRouting
 from .relay import RelayConfiguration
 from .signaling import handle_agent_socket
 from .switchboard import Switchboard
@@ -28,19 +29,21 @@ def create_app(
     relay: RelayConfiguration | None = None,
     limits: ServiceLimits | None = None,
     access_code: str | None = None,
+    routing: MediaRouting | None = None,
 ) -> web.Application:
     """A labkit service application; ``identity`` defaults to a fresh ``LocalIdentityClient``.
 
     ``relay`` lists the STUN and TURN servers agents get at sign-in (none by default);
     ``limits`` are the per-client limits (``ServiceLimits()`` by default); with an
-    ``access_code``, ``POST /api/token`` and ``GET /api/users`` need it.
+    ``access_code``, ``POST /api/token`` and ``GET /api/users`` need it. ``routing`` says
+    which calls go through an SFU (none by default: every call is a mesh).
     """
     identity = identity or LocalIdentityClient()
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[LIMITS_KEY] = limits = limits or ServiceLimits()
     app[ACCESS_KEY] = AccessPolicy(access_code, limits)
     app[RELAY_KEY] = relay or RelayConfiguration()
-    app[SWITCHBOARD_KEY] = switchboard = Switchboard(identity)
+    app[SWITCHBOARD_KEY] = switchboard = Switchboard(identity, routing)
     app[DIRECTORY_KEY] = TokenDirectory(identity, is_online=lambda user_id: user_id in switchboard.agents)
     app[CONNECTIONS_KEY] = set()
     app.router.add_post("/api/token", handle_token)

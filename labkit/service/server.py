@@ -11,13 +11,17 @@ from typing import Self
 
 from aiohttp import web
 
+from ..errors import LabkitError
 from ..identity import IdentityClient, LocalIdentityClient
 from .access import check_exposure
 from .app import create_app
 from .app_keys import SWITCHBOARD_KEY
 from .connection_guard import ConnectionGuard, GuardedAppRunner, listen_backlog
 from .limits import ServiceLimits
+from .media_routing import MediaRouting
 from .relay import RelayConfiguration
+from .sfu.sfu_configuration import SfuConfiguration
+from .sfu.sfu_rooms import SfuRooms
 from .switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ class Server:
         limits: ServiceLimits | None = None,
         access_code: str | None = None,
         open_to_all: bool = False,
+        sfu: SfuConfiguration | None = None,
     ) -> None:
         check_exposure(host, access_code, open_to_all)
         self.host = host
@@ -52,7 +57,10 @@ class Server:
         """What one client may do (messages, tokens, connections); see ``docs/protocol.md``."""
         self.access_code = access_code or None
         """What ``POST /api/token`` and ``GET /api/users`` need (None: nothing)."""
-        self.app = create_app(self.identity, self.relay, self.limits, self.access_code)
+        self.sfu = sfu.rooms() if sfu is not None else None
+        """The SFU group calls go through (``None``: every call is a mesh)."""
+        routing = MediaRouting(self.sfu, sfu.above) if sfu is not None else None
+        self.app = create_app(self.identity, self.relay, self.limits, self.access_code, routing)
         self._requested_port = port
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
@@ -69,6 +77,16 @@ class Server:
         return self.app[SWITCHBOARD_KEY]
 
     async def start(self) -> None:
+        if self.sfu is not None:
+            await self.sfu.start()  # SfuError: what is wrong with it, before anyone can call
+        try:
+            await self._listen()
+        except BaseException:
+            if self.sfu is not None:
+                await self.sfu.stop()
+            raise
+
+    async def _listen(self) -> None:
         kwargs: dict[str, object] = (
             {"access_log_format": ACCESS_LOG_FORMAT} if self._access_log else {"access_log": None}
         )
@@ -101,6 +119,8 @@ class Server:
             await self._runner.cleanup()
             self._runner = None
             logger.info("labkit service stopped")
+        if self.sfu is not None:
+            await self.sfu.stop()
 
 
 class EmbeddedService:
@@ -119,9 +139,17 @@ class EmbeddedService:
         limits: ServiceLimits | None = None,
         access_code: str | None = None,
         open_to_all: bool = False,
+        sfu: SfuConfiguration | None = None,
     ) -> None:
         self._server = Server(
-            host, port, identity, relay=relay, limits=limits, access_code=access_code, open_to_all=open_to_all
+            host,
+            port,
+            identity,
+            relay=relay,
+            limits=limits,
+            access_code=access_code,
+            open_to_all=open_to_all,
+            sfu=sfu,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -142,6 +170,11 @@ class EmbeddedService:
         return self._server.guard
 
     @property
+    def sfu(self) -> SfuRooms | None:
+        """The SFU group calls go through, if the service has one."""
+        return self._server.sfu
+
+    @property
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -153,6 +186,8 @@ class EmbeddedService:
         self._thread.start()
         if not self._ready.wait(timeout):
             raise TimeoutError(f"the labkit service did not start within {timeout:g} s")
+        if isinstance(self._error, LabkitError):
+            raise self._error  # a clear one already (the SFU could not start)
         if self._error is not None:
             raise RuntimeError(f"the labkit service failed to start: {self._error}") from self._error
         return self
@@ -208,14 +243,17 @@ def start_service(
     *,
     access_code: str | None = None,
     open_to_all: bool = False,
+    sfu: SfuConfiguration | None = None,
 ) -> EmbeddedService:
     """Start the service in-process on a free loopback port and return it; ``.stop()`` ends it.
 
     ``relay`` gives agents STUN and TURN servers at sign-in (none by default); ``limits``
     are what one client may do (``ServiceLimits()`` by default). Off loopback, the service
-    needs an ``access_code`` for its token endpoint, or ``open_to_all=True``.
+    needs an ``access_code`` for its token endpoint, or ``open_to_all=True``. With ``sfu``
+    (``SfuConfiguration()``: a Janus of its own), group calls beyond ``sfu.above`` members
+    go through that SFU.
     """
-    return EmbeddedService(host, port, identity, relay, limits, access_code, open_to_all).start()
+    return EmbeddedService(host, port, identity, relay, limits, access_code, open_to_all, sfu).start()
 
 
 _default: EmbeddedService | None = None

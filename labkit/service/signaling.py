@@ -145,6 +145,7 @@ async def _sign_in(agent: AgentConnection, switchboard: Switchboard, relay: Rela
                 service_version=__version__,
                 ice_servers=relay.ice_servers(agent.user_id),
                 ice_transport_policy=relay.transport_policy,
+                sfu_above=switchboard.routing.sfu_above if switchboard.routing.sfu is not None else None,
             )
         )
         logger.info("agent %s (%s) signed in from %s", agent.user_id, agent.display_name, agent.remote)

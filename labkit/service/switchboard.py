@@ -22,6 +22,7 @@ from ..protocol.end_reasons import CallEndReason
 from ..protocol.messages import (
     CLOSE_REFUSED,
     MAX_PARTICIPANTS,
+    SFU_ID,
     Accept,
     AddParticipant,
     CallEnded,
@@ -30,6 +31,7 @@ from ..protocol.messages import (
     HangUp,
     IncomingCall,
     Join,
+    MediaRoute,
     Message,
     ParticipantJoined,
     ParticipantLeft,
@@ -50,6 +52,7 @@ from ..protocol.messages import (
 from ..states import RemoteParticipantState
 from .agent_connection import AgentConnection
 from .call_record import CallRecord, Member
+from .media_routing import MediaRouting
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +60,13 @@ logger = logging.getLogger(__name__)
 class Switchboard:
     """The service's calling brain: who is online, which calls exist, who is in them."""
 
-    def __init__(self, identity: IdentityClient) -> None:
+    def __init__(self, identity: IdentityClient, routing: MediaRouting | None = None) -> None:
         self.identity = identity
+        self.routing = routing or MediaRouting()
+        """Which calls go through the SFU, if the service has one."""
+        if self.routing.sfu is not None:
+            self.routing.sfu.send = self._send_to
+            self.routing.sfu.on_lost = self._sfu_lost
         self.agents: dict[str, AgentConnection] = {}
         self.calls: dict[str, CallRecord] = {}
         self._calls_of: defaultdict[str, set[str]] = defaultdict(set)
@@ -165,7 +173,16 @@ class Switchboard:
         for callee in callees:
             self._add_member(call, callee)
         self.calls[call.id] = call
-        agent.send(Roster(ref=msg.ref, call_id=call.id, is_group_call=call.is_group, participants=call.roster()))
+        self.routing.update(call)
+        agent.send(
+            Roster(
+                ref=msg.ref,
+                call_id=call.id,
+                is_group_call=call.is_group,
+                participants=call.roster(),
+                media=self.routing.route_of(call),
+            )
+        )
         for callee in callees:
             self._ring(call, callee, agent, msg.ring_timeout)
         self._settle(call)
@@ -233,6 +250,7 @@ class Switchboard:
         if len(call.members) >= MAX_PARTICIPANTS:
             raise LabkitError(ErrorCode.CALL_FULL, f"The call has {MAX_PARTICIPANTS} participants already.")
         self._add_member(call, member)
+        self._route(call, besides=agent.user_id)
         agent.send(
             Roster(
                 ref=ref,
@@ -241,6 +259,7 @@ class Switchboard:
                 is_group_call=call.is_group,
                 participants=call.roster(),
                 rejoined=rejoined,
+                media=self.routing.route_of(call),
             )
         )
 
@@ -266,6 +285,7 @@ class Switchboard:
                 group_id=call.group_id,
                 is_group_call=call.is_group,
                 participants=call.roster(),
+                media=self.routing.route_of(call),
             )
         )
         self._broadcast(call, ParticipantUpdated(call_id=call.id, participant=member.to_wire()), besides=agent.user_id)
@@ -296,6 +316,7 @@ class Switchboard:
         call.is_group = True
         member = Member(msg.user_id, self._display_name_of(msg.user_id), RemoteParticipantState.CONNECTING)
         self._add_member(call, member)
+        self._route(call)
         self._broadcast(call, ParticipantJoined(call_id=call.id, participant=member.to_wire()))
         self._ring(call, member, agent, msg.ring_timeout)
 
@@ -314,6 +335,14 @@ class Switchboard:
         call = self._connected_call_of(agent, msg.call_id)
         if msg.to is None:
             raise LabkitError(ErrorCode.INVALID_MESSAGE, "A signal needs 'to': the participant it is for.")
+        if self.routing.signal(call, agent.user_id, agent.display_name or agent.user_id, msg):
+            return  # the SFU's
+        if msg.to == SFU_ID:
+            raise LabkitError(
+                ErrorCode.INVALID_MESSAGE,
+                "This call's media is a mesh, not through the SFU.",
+                "Signal the participants (the roster's media says which).",
+            )
         target = call.members.get(msg.to)
         if target is None or not target.is_connected or msg.to == agent.user_id:
             raise LabkitError(
@@ -332,6 +361,7 @@ class Switchboard:
             member.is_video_on = msg.is_video_on
         if msg.is_on_hold is not None:
             member.is_on_hold = msg.is_on_hold
+            self.routing.held(call, agent.user_id, msg.is_on_hold)
         if msg.is_recording is not None:
             member.is_recording = msg.is_recording
         if msg.display_name is not None:
@@ -380,6 +410,7 @@ class Switchboard:
         """Take ``user_id`` out of ``call``; tell it (``call-ended``) and the others (``participant-left``)."""
         member = call.members.pop(user_id)
         member.stop_ringing()
+        self.routing.left(call, user_id)
         self._calls_of[user_id].discard(call.id)
         if not self._calls_of[user_id]:
             del self._calls_of[user_id]
@@ -427,6 +458,7 @@ class Switchboard:
     def _finish(self, call: CallRecord, user_id: str, reason: CallEndReason) -> None:
         member = call.members.pop(user_id)
         member.stop_ringing()
+        self.routing.left(call, user_id)
         self._calls_of[user_id].discard(call.id)
         if not self._calls_of[user_id]:
             del self._calls_of[user_id]
@@ -435,6 +467,27 @@ class Switchboard:
     def _discard(self, call: CallRecord) -> None:
         """Forget ``call``; its members have each been told that it ended."""
         self.calls.pop(call.id, None)
+        self.routing.ended(call)
+
+    def _route(self, call: CallRecord, *, besides: str | None = None) -> None:
+        """After the call grew: if it has just moved to the SFU, tell its connected members."""
+        if self.routing.update(call) and call.connected(besides=besides):
+            self._broadcast(call, MediaRoute(call_id=call.id, media="sfu"), besides=besides)
+
+    def _sfu_lost(self, why: str) -> None:
+        """The SFU is gone: every call it carried ends for all its members, and says so."""
+        name = self.routing.sfu.name if self.routing.sfu is not None else "SFU"
+        reason = end_reasons.SFU_LOST.with_message(
+            f"The SFU ({name}) that carried this call's media stopped: {why}. "
+            "Restart the service with its SFU and call again."
+        )
+        for call_id in self.routing.sfu_calls():
+            call = self.calls.get(call_id)
+            if call is None:
+                continue
+            for user_id in list(call.members):
+                self._finish(call, user_id, reason)
+            self._discard(call)
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -1,0 +1,8 @@
+"""The service's SFU: group calls as Janus videorooms (labkit)."""
+
+from .janus_api import JanusHandle, JanusSession
+from .janus_process import JanusProcess, SfuError
+from .sfu_configuration import SfuConfiguration
+from .sfu_rooms import SfuRooms
+
+__all__ = ["JanusHandle", "JanusProcess", "JanusSession", "SfuConfiguration", "SfuError", "SfuRooms"]
