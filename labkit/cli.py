@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 from ._version import __version__
+from .errors import LabkitError
 from .protocol.access_code import ACCESS_CODE_ENV
 from .protocol.messages import IceTransportPolicy
 from .service.limits import ServiceLimits
 
 if TYPE_CHECKING:
-    from .service import RelayConfiguration
+    from .service import RelayConfiguration, SfuConfiguration
 
 TURN_SECRET_ENV = "LABKIT_TURN_SECRET"
+SFU_SECRET_ENV = "LABKIT_SFU_SECRET"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,6 +82,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "see ServiceLimits in docs/protocol.md)",
     )
     serve.add_argument(
+        "--sfu",
+        choices=("janus",),
+        default=None,
+        help="route group calls through an SFU: start a Janus of the service's own (Debian package janus)",
+    )
+    serve.add_argument("--sfu-url", default=None, help="use the Janus already running here (its HTTP API, /janus)")
+    serve.add_argument(
+        "--sfu-secret",
+        default=os.environ.get(SFU_SECRET_ENV),
+        help=f"the api_secret of the Janus at --sfu-url (${SFU_SECRET_ENV}); it never leaves the service",
+    )
+    serve.add_argument(
+        "--sfu-above",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a group call goes through the SFU once it has more than N members (default 4; 0: every group call)",
+    )
+    serve.add_argument("--sfu-port", type=int, default=0, help="the HTTP port of the service's own Janus (default any)")
+    serve.add_argument(
         "--state-dir",
         type=Path,
         default=None,
@@ -132,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         try:
             limits = parse_limits(args.limit)
+            sfu = _sfu_configuration(args)
         except ValueError as exc:
             print(f"labkit serve: {exc}", file=sys.stderr)
             return 2
@@ -147,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             open_to_all=args.open,
             state_dir=args.state_dir,
             limits=limits,
+            sfu=sfu,
         )
     from .demo import run_demo
 
@@ -212,6 +236,7 @@ def _serve(
     open_to_all: bool = False,
     state_dir: Path | None = None,
     limits: ServiceLimits | None = None,
+    sfu: SfuConfiguration | None = None,
 ) -> int:
     from .identity import create_identity_client
     from .identity.signing_key import persistent_secret
@@ -252,27 +277,45 @@ def _serve(
             access_code=access_code,
             open_to_all=open_to_all,
             limits=limits,
+            sfu=sfu,
         )
         await server.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # before the banner: a signal right after it stops cleanly
+            loop.add_signal_handler(sig, stop.set)
         print(
             f"labkit service on {server.url} (web app: {server.url}/, token: POST {server.url}/api/token,"
             f" agents: {server.url}/ws)",
             flush=True,
         )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         print("labkit service shutting down", flush=True)
         await server.stop()
 
     try:
         asyncio.run(run())
+    except LabkitError as exc:  # the SFU could not start or be reached
+        print(f"labkit serve: {exc.message}" + (f" {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"labkit serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _sfu_configuration(args: argparse.Namespace) -> SfuConfiguration | None:
+    """``--sfu``, ``--sfu-url``, ``--sfu-secret``, ``--sfu-above``, ``--sfu-port`` as one; ``ValueError`` if at odds."""
+    from .service import DEFAULT_SFU_ABOVE, SfuConfiguration
+
+    if args.sfu is None and args.sfu_url is None:
+        if args.sfu_above is not None or args.sfu_secret:
+            raise ValueError("--sfu-above and --sfu-secret need an SFU: give --sfu janus or --sfu-url")
+        return None
+    if args.sfu_url is not None and args.sfu_port:
+        raise ValueError("--sfu-port is for the service's own Janus, not one at --sfu-url")
+    above = args.sfu_above if args.sfu_above is not None else DEFAULT_SFU_ABOVE
+    return SfuConfiguration(url=args.sfu_url, api_secret=args.sfu_secret, above=above, port=args.sfu_port)
 
 
 def parse_limits(settings: Sequence[str]) -> ServiceLimits:

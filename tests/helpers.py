@@ -16,6 +16,7 @@ from typing import Any
 import av
 import numpy as np
 from aiortc import MediaStreamTrack
+from av import AudioFrame
 
 from labkit import (
     Call,
@@ -218,3 +219,32 @@ def serve(port: int, state_dir: Path) -> subprocess.Popen[str]:
     assert process.stdout is not None
     assert re.search(r"labkit service on http://", process.stdout.readline())
     return process
+
+
+class ToneRecorder:
+    """Each remote participant's decoded audio, as the speaker gets it (an audio tap, engine thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._chunks: dict[str, list[np.ndarray[Any, Any]]] = {}
+
+    def __call__(self, user_id: str, frame: AudioFrame) -> None:
+        samples = frame.to_ndarray().astype(np.float64).reshape(-1)
+        mono = samples[:: len(frame.layout.channels)] / 32768
+        with self._lock:
+            self._chunks.setdefault(user_id, []).append(mono)
+
+    def take(self) -> dict[str, np.ndarray[Any, Any]]:
+        """What arrived from each user since the last ``take``."""
+        with self._lock:
+            chunks, self._chunks = self._chunks, {}
+        return {user_id: np.concatenate(parts) for user_id, parts in chunks.items()}
+
+
+def dominant_frequency(samples: np.ndarray[Any, Any], rate: int = 48000) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+    return float(np.fft.rfftfreq(samples.size, 1 / rate)[int(np.argmax(spectrum))])
+
+
+def level_dbfs(samples: np.ndarray[Any, Any]) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(samples**2)) + 1e-12))

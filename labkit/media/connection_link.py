@@ -28,6 +28,7 @@ class ConnectionLink:
 
     def __init__(self, remote_id: str, pc: PeerConnection) -> None:
         self.remote_id = remote_id
+        self.direction: str = "sendrecv"
         self.pc = pc
         self.received: dict[str, RtpReceiveCounter] = {}
         """Received RTP per kind, where the link counts it (a ``PeerLink`` does)."""

@@ -35,7 +35,11 @@ class MediaLink(Protocol):
 
     @property
     def remote_id(self) -> str:
-        """The remote participant's user id."""
+        """The remote participant's user id (``"sfu"``: the link that publishes to the SFU)."""
+
+    @property
+    def direction(self) -> str:
+        """``sendrecv`` (a mesh peer), ``sendonly`` (publishing to an SFU), ``recvonly`` (one feed from an SFU)."""
 
     @property
     def connection_state(self) -> str:

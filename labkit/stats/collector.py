@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 from aiortc import RTCStatsReport
 
 from ..calling.event_emitter import Emitter
+from ..protocol.messages import SFU_ID
 from .metrics import Direction, Kind
 from .rates import CounterRates, summarize
 
@@ -197,13 +198,14 @@ class MediaStatsCollector(Emitter[CollectorEventName]):
         participants = self._media.participants
         for user_id, link in self._media.links.items():
             participant = participants.get(user_id)
-            if participant is None:
+            if participant is None and user_id != SFU_ID:
                 continue
+            name = participant.display_name if participant is not None else "SFU"
             report = await link.get_stats()
-            for direction in Direction:
+            for direction in _directions(link):
                 for kind in Kind:
                     metrics = self._metrics(link, participant, report, direction, kind, now)
-                    samples.append(MediaStatsSample(at, participant.display_name, user_id, direction, kind, metrics))
+                    samples.append(MediaStatsSample(at, name, user_id, direction, kind, metrics))
         self.samples.extend(samples)
         reported = MediaStatsReport(at, tuple(samples))
         for listener in list(self.listeners):
@@ -216,7 +218,7 @@ class MediaStatsCollector(Emitter[CollectorEventName]):
     def _metrics(
         self,
         link: MediaLink,
-        participant: RemoteParticipant,
+        participant: RemoteParticipant | None,
         report: RTCStatsReport,
         direction: Direction,
         kind: Kind,
@@ -250,6 +252,7 @@ class MediaStatsCollector(Emitter[CollectorEventName]):
                 metrics["frames_sent"] = float(encoder_input.frames)
                 metrics["target_bitrate"] = link.target_bitrate(kind.value)
         else:
+            assert participant is not None  # only a participant's link receives
             inbound = stats.get("inbound-rtp")
             counter = link.received.get(kind.value)
             counters["bytes"] = float(counter.bytes if counter else 0)
@@ -283,7 +286,7 @@ class MediaStatsCollector(Emitter[CollectorEventName]):
                 metrics["pli_count"] = float(received_path.pli_count) if received_path else 0.0
                 metrics["longest_freeze_duration_in_ms"] = (stream.longest_freeze_duration * 1000) if stream else 0.0
                 metrics["total_freeze_duration_in_ms"] = (stream.total_freeze_duration * 1000) if stream else 0.0
-        rates = self._rates.update((participant.user_id, direction, kind), counters, now)
+        rates = self._rates.update((link.remote_id, direction, kind), counters, now)
         metrics["bitrate"] = rates["bytes"] * 8
         metrics["packets_per_second"] = rates["packets"]
         metrics["packets_lost_per_second"] = rates["lost"]
@@ -309,3 +312,12 @@ class MediaStatsCollector(Emitter[CollectorEventName]):
             for sample in self.samples
         )
         return MediaStatsSummary(start, end, summarize(points, start, end))
+
+
+def _directions(link: MediaLink) -> tuple[Direction, ...]:
+    """What ``link`` carries: both ways in a mesh; to an SFU, send only; from it, receive only."""
+    if link.direction == "sendonly":
+        return (Direction.SEND,)
+    if link.direction == "recvonly":
+        return (Direction.RECEIVE,)
+    return tuple(Direction)

@@ -1,0 +1,140 @@
+"""Group calls through a real Janus: everyone receives everyone once, published once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from functools import partial
+
+import pytest
+
+from labkit import Call, OutgoingVideoConstraints, RemoteParticipant, RemoteParticipantState
+from labkit.calling.device_manager import TONE_FREQUENCIES
+from labkit.protocol.messages import SFU_ID
+from labkit.service import EmbeddedService
+
+from ..helpers import Factory, Person, ToneRecorder, dominant_frequency, eventually, has_stamp, level_dbfs
+
+pytestmark = pytest.mark.slow
+
+
+def camera_of(index: int) -> int:
+    """Members alternate the two synthetic cameras, so a crossed feed shows in the stamps."""
+    return index % 2 + 1
+
+
+CLASSROOM_VIDEO = OutgoingVideoConstraints(max_height=240, max_frame_rate=15)
+"""Six agents in one process share two cores: each sends 320x240 at 15 fps, as a class would on a laptop."""
+
+
+async def join_all(members: list[Person], group: str) -> dict[str, Call]:
+    calls: dict[str, Call] = {}
+    for index, person in enumerate(members):
+        calls[person.name] = call = person.agent.join(group, video_options=await person.camera(camera_of(index)))
+        await call.set_constraints(CLASSROOM_VIDEO)
+    for call in calls.values():
+        await call.wait_for_state("Connected", timeout=15)
+    return calls
+
+
+def by_name(call: Call) -> dict[str, RemoteParticipant]:
+    return {p.display_name: p for p in call.remote_participants}
+
+
+def links_are(call: Call, user_ids: set[str]) -> bool:
+    return set(call.media.links) == user_ids
+
+
+def is_muted(participant: RemoteParticipant) -> bool:
+    return participant.is_muted
+
+
+def video_is_off(participant: RemoteParticipant) -> bool:
+    return not participant.video_streams[0].is_available
+
+
+def has_left(call: Call, name: str) -> bool:
+    return name not in by_name(call)
+
+
+async def test_six_agents_through_janus_see_and_hear_everyone(
+    sfu_people: Factory, sfu_service: EmbeddedService
+) -> None:
+    names = ("Ann", "Ben", "Cat", "Dan", "Eve", "Fay")
+    members = [await sfu_people(name) for name in names]
+    group = str(uuid.uuid4())
+    calls = await join_all(members, group)
+    recorders = {name: ToneRecorder() for name in names}
+    for name, call in calls.items():
+        call.media.engine.call_soon(call.media.add_audio_tap, recorders[name])
+    for call in calls.values():
+        await call.wait_for_remote_participants(5, timeout=15)
+    # the media view: one upstream link (to the SFU), one downstream link per participant
+    for name, call in calls.items():
+        links = call.media.links
+        others = {m.agent.user_id for m in members if m.name != name}
+        await eventually(partial(links_are, call, {SFU_ID, *others}), 15, f"{name}'s links")
+        assert links[SFU_ID].direction == "sendonly"
+        assert {links[user_id].direction for user_id in others} == {"recvonly"}
+    subscriptions = sfu_service.sfu.subscriptions(group)  # type: ignore[union-attr]
+    assert {len(feeds) for feeds in subscriptions.values()} == {5}
+    # video: each stream decodes the stamp of its sender's camera
+    for name, call in calls.items():
+        for index, person in enumerate(members):
+            if person.name == name:
+                continue
+            stream = by_name(call)[person.name].video_streams[0]
+            await eventually(partial(has_stamp, stream), 20, f"{name} decoding {person.name}'s video")
+            stamp = stream.latest_stamp()
+            assert stamp is not None
+            assert stamp.camera == camera_of(index), f"{name} got another camera as {person.name}'s"
+    # audio: each sender's own tone, by FFT, at every receiver
+    for recorder in recorders.values():
+        recorder.take()
+    await asyncio.sleep(1.5)
+    for name, recorder in recorders.items():
+        heard = recorder.take()
+        for person in members:
+            if person.name == name:
+                continue
+            samples = heard.get(person.agent.user_id)
+            assert samples is not None, f"{name} received no audio from {person.name}"
+            assert samples.size >= 24000, f"{name} got {samples.size} samples of {person.name} in 1.5 s"
+            tone = dominant_frequency(samples[-24000:])
+            nearest = min(TONE_FREQUENCIES, key=lambda f: abs(f - tone))  # tones are 55 Hz or more apart
+            assert nearest == person.devices.tone_frequency, f"{name} heard {tone:.0f} Hz as {person.name}'s tone"
+    # Ann mutes, Ben turns his video off: everyone sees it, and Ann's tone goes silent
+    await calls["Ann"].mute()
+    await calls["Ben"].stop_video()
+    for name, call in calls.items():
+        if name in ("Ann", "Ben"):
+            continue
+        ann, ben = by_name(call)["Ann"], by_name(call)["Ben"]
+        await eventually(partial(is_muted, ann), 5, f"{name} seeing Ann muted")
+        await eventually(partial(video_is_off, ben), 5, f"{name} seeing Ben's video off")
+    recorders["Cat"].take()
+    await asyncio.sleep(1.5)
+    heard = recorders["Cat"].take()
+    tail = 12000  # the last 250 ms: what was in the jitter buffer when Ann muted has played by then
+    assert level_dbfs(heard[members[0].agent.user_id][-tail:]) < -60, "Ann is muted: Cat should hear nothing from her"
+    dan = heard[members[3].agent.user_id]
+    assert level_dbfs(dan) > -40, "Dan is not muted"
+    assert min(TONE_FREQUENCIES, key=lambda f: abs(f - dominant_frequency(dan))) == members[3].devices.tone_frequency
+    # Fay leaves: the others see her go, and her feeds leave the room
+    await calls["Fay"].hang_up()
+    for name, call in calls.items():
+        if name == "Fay":
+            continue
+        await eventually(partial(has_left, call, "Fay"), 10, f"{name} seeing Fay leave")
+        assert members[5].agent.user_id not in call.media.links
+    await eventually(
+        lambda: members[5].agent.user_id not in sfu_service.sfu.subscriptions(group),  # type: ignore[union-attr]
+        5,
+        "Fay's handles closed at the SFU",
+    )
+    assert {len(feeds) for feeds in sfu_service.sfu.subscriptions(group).values()} == {4}  # type: ignore[union-attr]
+    dan_in_eve = by_name(calls["Eve"])["Dan"]
+    assert dan_in_eve.state is RemoteParticipantState.CONNECTED
+    before = dan_in_eve.video_streams[0].frames_received
+    await asyncio.sleep(1.0)
+    assert dan_in_eve.video_streams[0].frames_received > before + 5, "the call goes on after Fay left"
