@@ -9,7 +9,7 @@ from labkit import CallClient, TokenCredential
 from labkit.identity import LocalIdentityClient
 from labkit.media.ice import IceMode, set_ice_mode
 from labkit.protocol.signaling_client import request_token
-from labkit.service import EmbeddedService, ServiceLimits, start_service
+from labkit.service import EmbeddedService, ServiceLimits, SfuConfiguration, start_service
 
 from .agent_socket import AgentSocket
 from .helpers import Factory, Person
@@ -65,6 +65,38 @@ async def people(service: EmbeddedService) -> AsyncIterator[Factory]:
     async def make(name: str, **agent_options: object) -> Person:
         token, _ = await request_token(service.url, name.lower())
         client = CallClient(service.url)
+        agent = await client.create_call_agent(TokenCredential(token), name, **agent_options)  # type: ignore[arg-type]
+        person = Person(name, client, agent, await client.get_device_manager())
+        made.append(person)
+        return person
+
+    yield make
+    for person in made:
+        await person.client.dispose()
+
+
+@pytest.fixture
+def sfu_above() -> int:
+    """Group calls larger than this go through Janus (0: every group call); a test module may override it."""
+    return 0
+
+
+@pytest.fixture
+def sfu_service(identity: LocalIdentityClient, sfu_above: int) -> Iterator[EmbeddedService]:
+    """A real embedded service with a real Janus of its own (Debian's ``janus``), stopped after the test."""
+    svc = start_service(identity=identity, limits=TEST_LIMITS, sfu=SfuConfiguration(above=sfu_above))
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+async def sfu_people(sfu_service: EmbeddedService) -> AsyncIterator[Factory]:
+    """Like ``people``, on the service with an SFU."""
+    made: list[Person] = []
+
+    async def make(name: str, **agent_options: object) -> Person:
+        token, _ = await request_token(sfu_service.url, name.lower())
+        client = CallClient(sfu_service.url)
         agent = await client.create_call_agent(TokenCredential(token), name, **agent_options)  # type: ignore[arg-type]
         person = Person(name, client, agent, await client.get_device_manager())
         made.append(person)

@@ -44,6 +44,12 @@ around here, in this one place, on this instance only (no aiortc class is patche
    (``LossBasedLimit``: a full queue delays alike, so the delay-based REMB holds), keeps
    retransmissions within a budget (``RetransmissionBudget``), and encodes VP8 with
    keyframes capped (``vp8_encoder``).
+9. **Socket buffers.** aioice's UDP sockets keep the kernel's default receive buffer
+   (208 KiB on Linux). Behind an SFU one engine receives several senders, and their
+   keyframes arrive in one burst: while the engine is busy for a moment, the kernel drops
+   what does not fit, each broken keyframe asks for another (PLI), and video freezes. Here
+   each ICE socket asks for ``RECEIVE_BUFFER_BYTES`` (as browsers do; Linux caps it at
+   ``net.core.rmem_max``).
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ import contextlib
 import copy
 import fractions
 import logging
+import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -87,6 +94,9 @@ from .receive_path import Path, ReceivePath, ReceiverPorts, ReceiveStats
 from .vp8_encoder import Vp8Encoder
 
 logger = logging.getLogger(__name__)
+
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
+"""What each ICE socket asks for (fault 9); the kernel grants up to ``net.core.rmem_max``."""
 
 CIPHER_SUITES = (
     b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA:"
@@ -472,6 +482,7 @@ class PeerConnection(RTCPeerConnection):
                 if id(protocol) not in self._watched:
                     self._watched.add(id(protocol))
                     _log_checks(protocol, self.ice_checks)
+                    _enlarge_receive_buffer(protocol)  # fault 9
 
     def _noter(self, what: str, state: str) -> Callable[[], None]:
         return lambda: self._note(what, str(getattr(self, state)))
@@ -543,6 +554,15 @@ class DtlsDescription:
     local_fingerprint: str
     peer_fingerprint: str
     """The SHA-256 of the certificate the peer presented: it must equal its SDP's ``a=fingerprint``."""
+
+
+def _enlarge_receive_buffer(protocol: Any) -> None:
+    """Fault 9: room for a burst of keyframes in this ICE socket's receive buffer."""
+    transport = getattr(protocol, "transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
 
 
 def _log_checks(protocol: Any, log: IceCheckLog) -> None:

@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 
 ROOM_SIZE = 64
 """Most publishers in one videoroom (labkit's ``MAX_PARTICIPANTS``); a full room refuses joins."""
-ROOM_BITRATE = 2_000_000
-"""The most each publisher may send, in bit/s (Janus sends it REMB no higher)."""
+ROOM_BITRATE = 1_500_000
+"""The most each publisher may send, in bit/s (Janus sends it REMB no higher; aiortc's own top is 1.5 Mbit/s)."""
 
 Send = Callable[[str, Message], None]
 """Deliver a message to a user (the switchboard's ``_send_to``)."""
@@ -255,6 +255,7 @@ class SfuRooms:
         if member is None:
             member = room.members[user_id] = SfuMember(user_id)
         if member.publisher is not None:  # a new offer (a re-publish): start again
+            logger.info("SFU: %s publishes again in %s", user_id, call_id[:8])
             old, member.publisher, member.is_up = member.publisher, None, False
             await old.detach()
         handle = await self.session.attach()
@@ -294,8 +295,8 @@ class SfuRooms:
                 if other is not member and other.is_up:
                     self._spawn(self._subscribe(call_id, other.user_id, user_id), f"{other.user_id} to {user_id}")
                     self._spawn(self._subscribe(call_id, user_id, other.user_id), f"{user_id} to {other.user_id}")
-        elif kind == "hangup":
-            logger.info("SFU: %s's publisher hung up (%s)", user_id, event.get("reason"))
+        elif kind in ("hangup", "detached", "slowlink", "media"):
+            logger.info("SFU: %s's publisher: %s %s", user_id, kind, event.get("reason") or event.get("type") or "")
 
     async def _subscribe(self, call_id: str, user_id: str, feed: str) -> None:
         assert self.session is not None

@@ -1,7 +1,7 @@
 // The calling API of the page, in ACS shape: CallAgent, Call, IncomingCall, RemoteParticipant.
 // States and end reasons are the ones labkit's Python API uses (labkit/states.py).
 
-import { OFFER_NOT_ACCEPTABLE, PeerLink } from "./peer.js";
+import { OFFER_NOT_ACCEPTABLE, PeerLink, SFU_ID } from "./peer.js";
 import { uuid4 } from "./signaling.js";
 
 export const CallState = {
@@ -32,7 +32,7 @@ export class CallAgent extends EventTarget {
       const call = this.calls.get(event.detail.callId);
       if (call) call._onMessage(event.type, event.detail);
     };
-    for (const type of ["roster", "participant-joined", "participant-updated", "participant-left", "call-ended", "signal"])
+    for (const type of ["roster", "participant-joined", "participant-updated", "participant-left", "call-ended", "signal", "media-route"])
       signaling.addEventListener(type, route);
     signaling.addEventListener("incoming-call", (event) => this._onIncoming(event.detail));
     signaling.addEventListener("closed", () => {
@@ -120,7 +120,8 @@ export class Call extends EventTarget {
     this.isLocalVideoOn = video;
     this.isOnHold = false;
     this.remoteParticipants = new Map(); // userId -> participant {userId, displayName, state, isMuted, ...}
-    this.links = new Map(); // userId -> PeerLink
+    this.links = new Map(); // userId -> PeerLink ("sfu": the link that publishes to the SFU)
+    this.media = "mesh"; // "sfu": publish once, and receive each participant on a link from the SFU
     this._joinedGroup = group;
     this.startTime = null;
     agent.calls.set(id, this);
@@ -268,6 +269,8 @@ export class Call extends EventTarget {
         return this._onSignal(message);
       case "call-ended":
         return this._finish(message.reason);
+      case "media-route":
+        return message.media === "sfu" ? this._moveToSfu() : undefined;
     }
   }
 
@@ -296,11 +299,16 @@ export class Call extends EventTarget {
 
   _onRoster(roster) {
     this.isGroupCall = roster.isGroupCall;
+    this.media = roster.media || "mesh";
     if (roster.groupId) this.groupId = roster.groupId;
     for (const p of roster.participants) if (p.userId !== this.agent.userId) this._upsert(p);
     if (roster.rejoined) return this._updateHoldState(); // the links are up already: nobody offers
     const peers = [...this.remoteParticipants.values()].filter((p) => LIVE_PARTICIPANT.includes(p.state));
     if (!peers.length && this._joinedGroup) this._setState(CallState.CONNECTED);
+    if (this.media === "sfu") {
+      this._link(SFU_ID).offer(); // publish once; the SFU offers each participant's media
+      return this._updateRinging();
+    }
     for (const peer of peers) this._link(peer.userId).offer(); // the mesh rule: whoever arrives offers
     this._updateRinging();
   }
@@ -342,8 +350,19 @@ export class Call extends EventTarget {
     this._updateHoldState();
   }
 
+  /** The service moved this call to its SFU: close the mesh links, and publish. */
+  _moveToSfu() {
+    if (this.media === "sfu") return;
+    this.media = "sfu";
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    if (this.state !== CallState.DISCONNECTED) this._link(SFU_ID).offer();
+  }
+
   async _onSignal(message) {
-    if (!this.remoteParticipants.has(message.from)) return console.warn("labkit: a signal from a non-participant", message.from);
+    const fromSfu = message.from === SFU_ID && this.media === "sfu";
+    if (!fromSfu && !this.remoteParticipants.has(message.from))
+      return console.warn("labkit: a signal from a non-participant", message.from);
     try {
       await this._link(message.from).handle(message.payload);
     } catch (error) {
@@ -354,7 +373,7 @@ export class Call extends EventTarget {
 
   /** The media to ``userId`` failed: end the call (in a group, drop that peer) and say why. */
   _endForMedia(userId, reason) {
-    if (this.isGroupCall && this.remoteParticipants.size > 1) {
+    if (this.isGroupCall && this.remoteParticipants.size > 1 && userId !== SFU_ID) {
       const link = this.links.get(userId);
       if (link) link.close();
       this.links.delete(userId);
@@ -369,11 +388,14 @@ export class Call extends EventTarget {
     if (link) return link;
     const remote = this.remoteParticipants.get(userId);
     const polite = !(remote && remote.canRollBack) || this.agent.userId > userId;
+    const direction = this.media !== "sfu" ? "sendrecv" : userId === SFU_ID ? "sendonly" : "recvonly";
+    const sends = direction !== "recvonly";
     link = new PeerLink(userId, {
       polite,
+      direction,
       held: this.isOnHold,
-      audioTrack: this.devices.microphoneTrack,
-      videoTrack: this.isLocalVideoOn ? this.devices.cameraTrack : null,
+      audioTrack: sends ? this.devices.microphoneTrack : null,
+      videoTrack: sends && this.isLocalVideoOn ? this.devices.cameraTrack : null,
       sendSignal: (payload) => this.agent.signaling.send({ type: "signal", callId: this.id, to: userId, payload }),
       iceServers: this.agent.signaling.iceServers,
       iceTransportPolicy: this.agent.signaling.iceTransportPolicy,

@@ -1,4 +1,8 @@
-// One RTCPeerConnection to one remote participant (the twin of labkit/media/peer_link.py).
+// One RTCPeerConnection to one remote participant, or to the SFU (the twin of labkit/media/peer_link.py).
+//
+// Through an SFU, the link to it ("sfu") is sendonly: this page publishes once. Each
+// participant's media comes on a recvonly link, whose offer the SFU makes. Holding then
+// sends nothing upstream and the service pauses what the SFU forwards: no renegotiation.
 //
 // Offers and answers carry every ICE candidate (this page sends no trickle; it accepts it).
 // Only the side that sent a link's first offer ever offers again: the other asks it to with
@@ -15,11 +19,16 @@ const NEGOTIATION_TIMEOUT_MS = 10000;
 const PREFERRED = { audio: ["audio/opus"], video: ["video/VP8", "video/rtx"] };
 export const HOLD_DIRECTION = "sendonly";
 export const OFFER_NOT_ACCEPTABLE = "offer-not-acceptable";
+export const SFU_ID = "sfu"; // whom a member of an SFU call publishes to (labkit/protocol/messages.py)
 
 export class PeerLink extends EventTarget {
-  constructor(remoteId, { polite, sendSignal, audioTrack, videoTrack, held, iceServers = [], iceTransportPolicy = "all" }) {
+  constructor(
+    remoteId,
+    { polite, sendSignal, audioTrack, videoTrack, held, direction = "sendrecv", iceServers = [], iceTransportPolicy = "all" },
+  ) {
     super();
     this.remoteId = remoteId;
+    this.direction = direction; // sendrecv (a mesh peer), sendonly (to the SFU), recvonly (one participant from it)
     this.polite = polite;
     this.held = held;
     this.stream = new MediaStream();
@@ -47,7 +56,8 @@ export class PeerLink extends EventTarget {
     return this._exclusive(async () => {
       if (!this.pc.getTransceivers().length) {
         this._offerer = true;
-        for (const kind of ["audio", "video"]) this._prefer(this.pc.addTransceiver(this._tracks[kind] || kind, { direction: "sendrecv" }));
+        for (const kind of ["audio", "video"])
+          this._prefer(this.pc.addTransceiver(this._tracks[kind] || kind, { direction: this.direction }));
       }
       this._applyDirection();
       await this.pc.setLocalDescription();
@@ -126,6 +136,7 @@ export class PeerLink extends EventTarget {
 
   /** Replace what this link sends; null stops sending that kind. No renegotiation needed. */
   async setTrack(kind, track) {
+    if (this.direction === "recvonly") return; // an SFU's link of one participant: nothing of ours on it
     this._tracks[kind] = track;
     for (const transceiver of this.pc.getTransceivers()) {
       if (transceiver.receiver.track.kind === kind) await this._sendTrack(transceiver.sender, this._sending(kind));
@@ -139,7 +150,7 @@ export class PeerLink extends EventTarget {
       const kind = transceiver.receiver.track.kind;
       if (transceiver.currentDirection !== "stopped") await this._sendTrack(transceiver.sender, this._sending(kind));
     }
-    await this.offer();
+    if (this.direction === "sendrecv") await this.offer(); // through an SFU, the service pauses its forwarding
   }
 
   /** Send ``track``, or (null) nothing at all: Firefox sends 1 fps black frames for a null track unless its encoding is inactive. */
@@ -165,7 +176,8 @@ export class PeerLink extends EventTarget {
 
   _applyDirection() {
     for (const transceiver of this.pc.getTransceivers()) {
-      if (transceiver.currentDirection !== "stopped") transceiver.direction = this.held ? HOLD_DIRECTION : "sendrecv";
+      if (transceiver.currentDirection === "stopped") continue;
+      transceiver.direction = this.direction !== "sendrecv" ? this.direction : this.held ? HOLD_DIRECTION : "sendrecv";
     }
   }
 
