@@ -87,7 +87,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="route group calls through an SFU: start a Janus of the service's own (Debian package janus)",
     )
-    serve.add_argument("--sfu-url", default=None, help="use the Janus already running here (its HTTP API, /janus)")
+    serve.add_argument(
+        "--sfu-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="use the Janus already running here (its HTTP API, /janus); repeat for several instances",
+    )
+    serve.add_argument(
+        "--sfu-instances",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N Janus processes of the service's own; each room lives on the least loaded (default 1)",
+    )
     serve.add_argument(
         "--sfu-secret",
         default=os.environ.get(SFU_SECRET_ENV),
@@ -308,14 +321,20 @@ def _sfu_configuration(args: argparse.Namespace) -> SfuConfiguration | None:
     """``--sfu``, ``--sfu-url``, ``--sfu-secret``, ``--sfu-above``, ``--sfu-port`` as one; ``ValueError`` if at odds."""
     from .service import DEFAULT_SFU_ABOVE, SfuConfiguration
 
-    if args.sfu is None and args.sfu_url is None:
+    if args.sfu is None and not args.sfu_url:
         if args.sfu_above is not None or args.sfu_secret:
             raise ValueError("--sfu-above and --sfu-secret need an SFU: give --sfu janus or --sfu-url")
         return None
-    if args.sfu_url is not None and args.sfu_port:
-        raise ValueError("--sfu-port is for the service's own Janus, not one at --sfu-url")
+    if args.sfu_url and (args.sfu_port or args.sfu_instances != 1):
+        raise ValueError("--sfu-port and --sfu-instances are for the service's own Janus, not those at --sfu-url")
     above = args.sfu_above if args.sfu_above is not None else DEFAULT_SFU_ABOVE
-    return SfuConfiguration(url=args.sfu_url, api_secret=args.sfu_secret, above=above, port=args.sfu_port)
+    return SfuConfiguration(
+        urls=tuple(args.sfu_url),
+        api_secret=args.sfu_secret,
+        above=above,
+        port=args.sfu_port,
+        instances=args.sfu_instances,
+    )
 
 
 def parse_limits(settings: Sequence[str]) -> ServiceLimits:

@@ -38,6 +38,8 @@ class MediaRouting:
         """Route ``call`` by its size now; ``True`` when it has just moved to the SFU."""
         if self.sfu is None or self.route_of(call) == "sfu" or not call.is_group:
             return False
+        if not self.sfu.is_available:  # every instance is down: the call stays (or grows) a mesh
+            return False
         if len(call.members) <= self.sfu_above:
             return False
         self.routes[call.id] = "sfu"

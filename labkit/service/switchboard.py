@@ -474,14 +474,13 @@ class Switchboard:
         if self.routing.update(call) and call.connected(besides=besides):
             self._broadcast(call, MediaRoute(call_id=call.id, media="sfu"), besides=besides)
 
-    def _sfu_lost(self, why: str) -> None:
-        """The SFU is gone: every call it carried ends for all its members, and says so."""
-        name = self.routing.sfu.name if self.routing.sfu is not None else "SFU"
+    def _sfu_lost(self, name: str, why: str, call_ids: list[str]) -> None:
+        """A Janus is gone: every call whose room it held ends for all its members, and says why."""
         reason = end_reasons.SFU_LOST.with_message(
             f"The SFU ({name}) that carried this call's media stopped: {why}. "
             "Restart the service with its SFU and call again."
         )
-        for call_id in self.routing.sfu_calls():
+        for call_id in call_ids:
             call = self.calls.get(call_id)
             if call is None:
                 continue

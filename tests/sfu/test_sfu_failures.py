@@ -34,8 +34,9 @@ async def test_janus_killed_mid_call_ends_every_call_with_a_reason_naming_the_sf
         await call.wait_for_remote_participants(2, timeout=15)
         await call.remote_participants[0].wait_for_state("Connected")
     assert sfu_service.sfu is not None
-    assert sfu_service.sfu.process is not None
-    pid = sfu_service.sfu.process.pid
+    process = sfu_service.sfu.instances[0].process
+    assert process is not None
+    pid = process.pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     killed = time.monotonic()

@@ -154,13 +154,13 @@ class JanusSession:
             except (aiohttp.ClientError, TimeoutError, ValueError) as error:
                 failures += 1
                 if failures >= POLL_FAILURES:
-                    self._lose(f"Janus at {self.url} stopped answering ({error or type(error).__name__})")
+                    self.lose(f"Janus at {self.url} stopped answering ({error or type(error).__name__})")
                     return
                 await asyncio.sleep(0.2)
                 continue
             for event in events if isinstance(events, list) else [events]:
                 if event.get("janus") == "error" and event.get("error", {}).get("code") == 458:
-                    self._lose("Janus dropped labkit's session (458: no such session)")
+                    self.lose("Janus dropped labkit's session (458: no such session)")
                     return
                 self._dispatch(event)
 
@@ -176,7 +176,8 @@ class JanusSession:
             except Exception:
                 logger.exception("handling a Janus event failed: %s", event.get("janus"))
 
-    def _lose(self, why: str) -> None:
+    def lose(self, why: str) -> None:
+        """Janus is gone (``why``): fail what waits for it, and call ``on_lost`` once."""
         if self.lost is not None:
             return
         self.lost = why

@@ -6,43 +6,54 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .janus_process import JanusProcess
-from .sfu_rooms import SfuRooms
+from .sfu_rooms import JanusInstance, SfuRooms
 
 SfuEngine = Literal["janus"]
+MAX_INSTANCES = 8
 DEFAULT_SFU_ABOVE = 4
 """A group call moves to the SFU when it has more members than this (``labkit serve --sfu-above``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SfuConfiguration:
-    """A Janus of the service's own (``url=None``: started and stopped with it), or one at ``url``.
+    """``instances`` Janus processes of the service's own (started and stopped with it), or the
+    Janus instances already running at ``urls``.
 
     ``above``: a group call goes through the SFU once it has more members than this (0: every
-    group call). ``api_secret`` is the existing Janus's ``api_secret``; it stays in the service.
+    group call). ``api_secret`` is the existing instances' ``api_secret``; it stays in the
+    service. With several instances, each room lives on one, the one with the fewest rooms.
     """
 
     engine: SfuEngine = "janus"
-    url: str | None = None
+    urls: tuple[str, ...] = ()
     api_secret: str | None = None
     above: int = DEFAULT_SFU_ABOVE
     port: int = 0
-    """Our own Janus's HTTP port on 127.0.0.1 (0: any free one)."""
+    """Our own Janus's HTTP port on 127.0.0.1 (0: any free one; with several instances, the first's)."""
+    instances: int = 1
+    """How many Janus processes of our own (not with ``urls``)."""
 
     def __post_init__(self) -> None:
         if self.engine != "janus":
             raise ValueError(f"labkit's SFU is Janus; {self.engine!r} is not supported")
         if self.above < 0:
             raise ValueError(f"sfu_above must be 0 (every group call) or more, not {self.above}")
-        if self.url is not None and not self.url.startswith(("http://", "https://")):
+        for url in self.urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"the SFU URL must be Janus's HTTP API, such as http://127.0.0.1:8088/janus, not {url!r}"
+                )
+        if not 1 <= self.instances <= MAX_INSTANCES:
             raise ValueError(
-                f"the SFU URL must be Janus's HTTP API, such as http://127.0.0.1:8088/janus, not {self.url!r}"
+                f"an SFU of the service's own has 1 to {MAX_INSTANCES} Janus instances, not {self.instances}"
             )
 
     def rooms(self) -> SfuRooms:
         """The service's SFU, not started yet."""
-        if self.url is not None:
-            return SfuRooms(self.url, self.api_secret, name=f"janus at {self.url}")
-        return SfuRooms(process=JanusProcess(self.port), name="janus")
+        if self.urls:
+            return SfuRooms([JanusInstance(url, self.api_secret) for url in self.urls])
+        ports = [self.port + n if self.port else 0 for n in range(self.instances)]
+        return SfuRooms([JanusInstance(process=JanusProcess(port)) for port in ports])
 
 
 __all__ = ["DEFAULT_SFU_ABOVE", "SfuConfiguration", "SfuEngine"]

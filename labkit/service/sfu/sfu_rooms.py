@@ -1,6 +1,9 @@
 """Group calls as Janus videorooms: who publishes, who subscribes to whom (labkit).
 
-A call routed through the SFU is one videoroom, named by the call id. Each member
+A call routed through the SFU is one videoroom, named by the call id. A room lives on one
+Janus instance; with several, the service puts each new room on the instance with the
+fewest rooms (how Janus deployments scale: rooms spread, a room never spans instances),
+and an instance that fails ends only the calls whose rooms it held. Each member
 publishes once (its offer to ``SFU_ID``, Janus's answer back), and once its publisher is
 up (Janus ``webrtcup``) it subscribes to every other member whose publisher is up, and
 they to it: one subscriber handle per (member, feed). Janus's offer for a subscription
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,35 +51,19 @@ class SfuMember:
     held: bool = False
 
 
-@dataclass(eq=False)
-class SfuRoom:
-    call_id: str
-    members: dict[str, SfuMember] = field(default_factory=dict)
-    created: asyncio.Future[None] | None = None
-
-
-class SfuRooms:
-    """The service's SFU: one Janus (its own ``JanusProcess``, or one at ``url``), one room per call."""
+class JanusInstance:
+    """One Janus: the service's own (``process``) or one already running at ``url``."""
 
     def __init__(
-        self,
-        url: str | None = None,
-        api_secret: str | None = None,
-        *,
-        process: JanusProcess | None = None,
-        name: str = "janus",
+        self, url: str | None = None, api_secret: str | None = None, *, process: JanusProcess | None = None
     ) -> None:
+        if (url is None) == (process is None):
+            raise ValueError("a Janus instance is either the service's own (process) or one at a url")
         self.process = process
         self._url = url
         self._api_secret = api_secret
-        self.name = name
-        """How members are told which SFU it is (in end reasons)."""
         self.session: JanusSession | None = None
-        self.rooms: dict[str, SfuRoom] = {}
-        self.send: Send = lambda user_id, message: None
-        self.on_lost: Callable[[str], None] = lambda why: None
-        """Called once when Janus is gone (the switchboard ends the SFU's calls)."""
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.on_lost: Callable[[JanusInstance, str], None] = lambda instance, why: None
         self._watcher: asyncio.Task[None] | None = None
 
     @property
@@ -86,13 +73,22 @@ class SfuRooms:
         assert self._url is not None
         return self._url
 
+    @property
+    def name(self) -> str:
+        """How members are told which SFU it is (in end reasons)."""
+        return "janus" if self.process is not None else f"janus at {self.url}"
+
+    @property
+    def is_up(self) -> bool:
+        return self.session is not None and self.session.lost is None
+
     async def start(self) -> None:
-        """Start our Janus (if any) and open a session on it; ``SfuError`` says what failed."""
+        """Start our Janus (if ours) and open a session on it; ``SfuError`` says what failed."""
         if self.process is not None:
             await self.process.start()
             self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="labkit-janus-watch")
         secret = self.process.api_secret if self.process is not None else self._api_secret
-        self.session = JanusSession(self.url, secret, self._lost)
+        self.session = JanusSession(self.url, secret, lambda why: self.on_lost(self, why))
         try:
             await self.session.open()
         except SfuError:
@@ -102,20 +98,10 @@ class SfuRooms:
     async def _watch(self) -> None:
         assert self.process is not None
         code = await self.process.wait()
-        self._lost(f"the SFU ({self.name}) exited with code {code}")
-
-    def _lost(self, why: str) -> None:
-        if self.session is not None and self.session.lost is None:
-            self.session.lost = why
-        rooms, self.rooms = self.rooms, {}
-        if rooms or why:
-            self.on_lost(why)
+        if self.session is not None:
+            self.session.lose(f"it exited with code {code}")
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -126,6 +112,78 @@ class SfuRooms:
             self.session = None
         if self.process is not None:
             await self.process.stop()
+
+
+@dataclass(eq=False)
+class SfuRoom:
+    call_id: str
+    instance: JanusInstance
+    members: dict[str, SfuMember] = field(default_factory=dict)
+    created: asyncio.Future[None] | None = None
+
+    @property
+    def session(self) -> JanusSession:
+        assert self.instance.session is not None
+        return self.instance.session
+
+
+class SfuRooms:
+    """The service's SFU: one or more Janus instances, one room per call."""
+
+    def __init__(self, instances: Sequence[JanusInstance]) -> None:
+        if not instances:
+            raise ValueError("an SFU needs at least one Janus instance")
+        self.instances = tuple(instances)
+        for instance in self.instances:
+            instance.on_lost = self._lost
+        self.rooms: dict[str, SfuRoom] = {}
+        self.send: Send = lambda user_id, message: None
+        self.on_lost: Callable[[str, str, list[str]], None] = lambda name, why, call_ids: None
+        """Called when an instance is gone, with its name, why, and the calls whose rooms it held."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def is_available(self) -> bool:
+        """Some instance can take a new room."""
+        return any(instance.is_up for instance in self.instances)
+
+    async def start(self) -> None:
+        """Start every instance; if one fails, stop the others and raise its ``SfuError``."""
+        try:
+            for instance in self.instances:
+                await instance.start()
+        except SfuError:
+            await self.stop()
+            raise
+
+    def instance_of(self, call_id: str) -> JanusInstance | None:
+        """The Janus that holds ``call_id``'s room, if it has one."""
+        room = self.rooms.get(call_id)
+        return room.instance if room is not None else None
+
+    def _pick(self) -> JanusInstance:
+        """The instance for a new room: the one up with the fewest rooms."""
+        load = {id(i): 0 for i in self.instances}
+        for room in self.rooms.values():
+            load[id(room.instance)] += 1
+        candidates = [i for i in self.instances if i.is_up]
+        if not candidates:
+            raise SfuError("No SFU instance is up.", "Restart the service with its SFU.")
+        return min(candidates, key=lambda i: load[id(i)])
+
+    def _lost(self, instance: JanusInstance, why: str) -> None:
+        lost = [call_id for call_id, room in self.rooms.items() if room.instance is instance]
+        for call_id in lost:
+            del self.rooms[call_id]
+        self.on_lost(instance.name, why, lost)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for instance in self.instances:
+            await instance.stop()
 
     # --- what the switchboard asks --------------------------------------------------------
 
@@ -178,7 +236,7 @@ class SfuRooms:
             self._spawn(handle.detach(), f"{user_id} leaving")
         if not room.members:
             del self.rooms[call_id]
-            self._spawn(self._destroy(call_id), f"closing room {call_id}")
+            self._spawn(self._destroy(room), f"closing room {call_id}")
 
     def close(self, call_id: str) -> None:
         """The call ended: every handle and the room go."""
@@ -213,15 +271,15 @@ class SfuRooms:
     async def _room(self, call_id: str) -> SfuRoom:
         room = self.rooms.get(call_id)
         if room is None:
-            room = self.rooms[call_id] = SfuRoom(call_id)
+            room = self.rooms[call_id] = SfuRoom(call_id, self._pick())
         if room.created is None:
-            room.created = asyncio.ensure_future(self._create_room(call_id))
+            room.created = asyncio.ensure_future(self._create_room(room))
         await asyncio.shield(room.created)
         return room
 
-    async def _create_room(self, call_id: str) -> None:
-        assert self.session is not None
-        handle = await self.session.attach()
+    async def _create_room(self, room: SfuRoom) -> None:
+        call_id = room.call_id
+        handle = await room.session.attach()
         try:
             await handle.request(
                 {
@@ -238,10 +296,11 @@ class SfuRooms:
         finally:
             await handle.detach()
 
-    async def _destroy(self, call_id: str) -> None:
-        if self.session is None or self.session.lost is not None:
+    async def _destroy(self, room: SfuRoom) -> None:
+        if not room.instance.is_up:
             return
-        handle = await self.session.attach()
+        call_id = room.call_id
+        handle = await room.session.attach()
         try:
             with contextlib.suppress(SfuError):
                 await handle.request({"request": "destroy", "room": call_id})
@@ -249,7 +308,6 @@ class SfuRooms:
             await handle.detach()
 
     async def _publish(self, call_id: str, user_id: str, display_name: str, offer: SessionDescription) -> None:
-        assert self.session is not None
         room = await self._room(call_id)
         member = room.members.get(user_id)
         if member is None:
@@ -258,7 +316,7 @@ class SfuRooms:
             logger.info("SFU: %s publishes again in %s", user_id, call_id[:8])
             old, member.publisher, member.is_up = member.publisher, None, False
             await old.detach()
-        handle = await self.session.attach()
+        handle = await room.session.attach()
         member.publisher = handle
         handle.on_event = lambda event: self._on_publisher_event(call_id, user_id, event)
         event = await handle.message(
@@ -299,11 +357,11 @@ class SfuRooms:
             logger.info("SFU: %s's publisher: %s %s", user_id, kind, event.get("reason") or event.get("type") or "")
 
     async def _subscribe(self, call_id: str, user_id: str, feed: str) -> None:
-        assert self.session is not None
-        member = self._member(call_id, user_id)
-        if member is None or feed in member.subscriptions:
+        room = self.rooms.get(call_id)
+        member = room.members.get(user_id) if room is not None else None
+        if room is None or member is None or feed in member.subscriptions:
             return
-        handle = await self.session.attach()
+        handle = await room.session.attach()
         member.subscriptions[feed] = handle
         event = await handle.message(
             {"request": "join", "room": call_id, "ptype": "subscriber", "streams": [{"feed": feed}]}
@@ -337,4 +395,4 @@ def sfu_signal(payload: SignalPayload) -> str:
     return "other"
 
 
-__all__ = ["ROOM_SIZE", "SfuMember", "SfuRoom", "SfuRooms", "sfu_signal"]
+__all__ = ["ROOM_SIZE", "JanusInstance", "SfuMember", "SfuRoom", "SfuRooms", "sfu_signal"]
