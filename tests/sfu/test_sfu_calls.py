@@ -9,11 +9,21 @@ from functools import partial
 import pytest
 
 from labkit import Call, OutgoingVideoConstraints, RemoteParticipant, RemoteParticipantState
+from labkit.calling import Features
 from labkit.calling.device_manager import TONE_FREQUENCIES
 from labkit.protocol.messages import SFU_ID
 from labkit.service import EmbeddedService
 
-from ..helpers import Factory, Person, ToneRecorder, dominant_frequency, eventually, has_stamp, level_dbfs
+from ..helpers import (
+    Factory,
+    Person,
+    ToneRecorder,
+    dominant_frequency,
+    eventually,
+    has_stamp,
+    level_dbfs,
+    samples_after,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -76,6 +86,18 @@ async def test_six_agents_through_janus_see_and_hear_everyone(
         await eventually(partial(links_are, call, {SFU_ID, *others}), 15, f"{name}'s links")
         assert links[SFU_ID].direction == "sendonly"
         assert {links[user_id].direction for user_id in others} == {"recvonly"}
+    # the stats say the same: Ann sends once, to the SFU (with its RTT), and receives from each participant
+    collector = calls["Ann"].feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
+    await samples_after(collector, 4)
+    latest = {(s.participant, s.direction.value, s.kind.value): s.metrics for s in collector.samples[-20:]}
+    sent = {key for key in latest if key[1] == "send"}
+    assert sent == {("SFU", "send", "audio"), ("SFU", "send", "video")}
+    assert {key[0] for key in latest if key[1] == "receive"} == set(names) - {"Ann"}
+    rtt = latest[("SFU", "send", "video")]["pair_rtt_in_ms"]
+    assert rtt is not None
+    assert 0 < rtt < 250  # loopback, but six agents share one process
+    assert latest[("SFU", "send", "video")]["bitrate"] > 50_000
+    collector.stop_sampling()
     subscriptions = sfu_service.sfu.subscriptions(group)  # type: ignore[union-attr]
     assert {len(feeds) for feeds in subscriptions.values()} == {5}
     # video: each stream decodes the stamp of its sender's camera

@@ -10,6 +10,8 @@ from .sfu_rooms import JanusInstance, SfuRooms
 
 SfuEngine = Literal["janus"]
 MAX_INSTANCES = 8
+MAX_MESH_MEMBERS = 9
+"""A mesh call's largest size: agents link to at most 8 peers (``MAX_MESH_PEERS``)."""
 DEFAULT_SFU_ABOVE = 4
 """A group call moves to the SFU when it has more members than this (``labkit serve --sfu-above``)."""
 
@@ -36,8 +38,11 @@ class SfuConfiguration:
     def __post_init__(self) -> None:
         if self.engine != "janus":
             raise ValueError(f"labkit's SFU is Janus; {self.engine!r} is not supported")
-        if self.above < 0:
-            raise ValueError(f"sfu_above must be 0 (every group call) or more, not {self.above}")
+        if not 0 <= self.above <= MAX_MESH_MEMBERS - 1:
+            raise ValueError(
+                f"sfu_above must be 0 (every group call) to {MAX_MESH_MEMBERS - 1} (a mesh has at most "
+                f"{MAX_MESH_MEMBERS} members), not {self.above}"
+            )
         for url in self.urls:
             if not url.startswith(("http://", "https://")):
                 raise ValueError(
