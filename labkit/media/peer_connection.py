@@ -48,7 +48,7 @@ around here, in this one place, on this instance only (no aiortc class is patche
    (208 KiB on Linux). Behind an SFU one engine receives several senders, and their
    keyframes arrive in one burst: while the engine is busy for a moment, the kernel drops
    what does not fit, each broken keyframe asks for another (PLI), and video freezes. Here
-   each ICE socket asks for ``RECEIVE_BUFFER_BYTES`` (as browsers do; Linux caps it at
+   each ICE socket asks for ``RECEIVE_BUFFER_BYTES``, 1 MiB (Linux caps it at
    ``net.core.rmem_max``).
 """
 
@@ -95,8 +95,8 @@ from .vp8_encoder import Vp8Encoder
 
 logger = logging.getLogger(__name__)
 
-RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
-"""What each ICE socket asks for (fault 9); the kernel grants up to ``net.core.rmem_max``."""
+RECEIVE_BUFFER_BYTES = 1024 * 1024
+"""What each ICE socket asks for (fault 9). 4 MiB slowed the REMB's recovery after a cap: a busy loop's backlog then waits in the kernel, and reads as queuing delay."""
 
 CIPHER_SUITES = (
     b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA:"

@@ -106,6 +106,7 @@ async def test_a_bandwidth_cap_makes_the_sender_back_off(people: Factory) -> Non
     assert await frames_during(stream, 2.0) > 20  # the video goes on, smaller (it froze before)
     await eventually(lambda: lab(call).conditions().is_perfect, timeout=11, what="the schedule to lift the cap")
     lifted = asyncio.get_running_loop().time()
-    await eventually(lambda: video_bitrate() > 600_000, timeout=20, what="the sent video bitrate back above 600 kbit/s")
+    # measured 8 to 12 s on an idle machine; the bound leaves room for a loaded one (make test)
+    await eventually(lambda: video_bitrate() > 600_000, timeout=30, what="the sent video bitrate back above 600 kbit/s")
     print(f"\nabove 600 kbit/s {asyncio.get_running_loop().time() - lifted:.1f} s after the cap lifted")
     await stats.dispose()
