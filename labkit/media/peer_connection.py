@@ -96,7 +96,8 @@ from .vp8_encoder import Vp8Encoder
 logger = logging.getLogger(__name__)
 
 RECEIVE_BUFFER_BYTES = 1024 * 1024
-"""What each ICE socket asks for (fault 9). 4 MiB slowed the REMB's recovery after a cap: a busy loop's backlog then waits in the kernel, and reads as queuing delay."""
+"""What each ICE socket asks for (fault 9). 4 MiB slowed the REMB's recovery after a cap: a busy
+loop's backlog then waits in the kernel, and reads as queuing delay."""
 
 CIPHER_SUITES = (
     b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA:"
