@@ -57,14 +57,13 @@ async def carol(service: EmbeddedService) -> AsyncIterator[AgentSocket]:
     await agent.close()
 
 
-@pytest.fixture
-async def people(service: EmbeddedService) -> AsyncIterator[Factory]:
-    """Make signed-in people on the test's service; all are disposed after the test."""
+async def people_of(url: str) -> AsyncIterator[Factory]:
+    """Make signed-in people on the service at ``url``; all are disposed at the end."""
     made: list[Person] = []
 
     async def make(name: str, **agent_options: object) -> Person:
-        token, _ = await request_token(service.url, name.lower())
-        client = CallClient(service.url)
+        token, _ = await request_token(url, name.lower())
+        client = CallClient(url)
         agent = await client.create_call_agent(TokenCredential(token), name, **agent_options)  # type: ignore[arg-type]
         person = Person(name, client, agent, await client.get_device_manager())
         made.append(person)
@@ -73,6 +72,13 @@ async def people(service: EmbeddedService) -> AsyncIterator[Factory]:
     yield make
     for person in made:
         await person.client.dispose()
+
+
+@pytest.fixture
+async def people(service: EmbeddedService) -> AsyncIterator[Factory]:
+    """Make signed-in people on the test's service; all are disposed after the test."""
+    async for make in people_of(service.url):
+        yield make
 
 
 @pytest.fixture
@@ -92,16 +98,5 @@ def sfu_service(identity: LocalIdentityClient, sfu_above: int) -> Iterator[Embed
 @pytest.fixture
 async def sfu_people(sfu_service: EmbeddedService) -> AsyncIterator[Factory]:
     """Like ``people``, on the service with an SFU."""
-    made: list[Person] = []
-
-    async def make(name: str, **agent_options: object) -> Person:
-        token, _ = await request_token(sfu_service.url, name.lower())
-        client = CallClient(sfu_service.url)
-        agent = await client.create_call_agent(TokenCredential(token), name, **agent_options)  # type: ignore[arg-type]
-        person = Person(name, client, agent, await client.get_device_manager())
-        made.append(person)
-        return person
-
-    yield make
-    for person in made:
-        await person.client.dispose()
+    async for make in people_of(sfu_service.url):
+        yield make

@@ -529,6 +529,8 @@ async def test_a_page_and_a_python_agent_keep_their_call_through_a_service_resta
             await eventually(lambda: bool(remote.video_streams), 10, "Alice's video stream")
             stream = remote.video_streams[0]
             await stream.wait_until_available(10)
+            # media flows both ways before the outage (on a loaded machine Bob's first frames take a while)
+            await eventually_async(partial(decoded_frames, alice, bob.user_id), 10, "Bob's video decoded by the page")
 
             service.kill()  # the service dies mid-call
             service.wait(10)

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from labkit import Call, OutgoingVideoConstraints, RemoteParticipant, RemoteParticipantState
+from labkit import Call, CallState, OutgoingVideoConstraints, RemoteParticipant, RemoteParticipantState
 from labkit.calling import Features
 from labkit.calling.device_manager import TONE_FREQUENCIES
 from labkit.protocol.messages import SFU_ID
@@ -23,6 +23,7 @@ from ..helpers import (
     has_stamp,
     level_dbfs,
     samples_after,
+    state_of,
 )
 
 pytestmark = pytest.mark.slow
@@ -166,3 +167,34 @@ async def test_six_agents_through_janus_see_and_hear_everyone(
     before = dan_in_eve.video_streams[0].frames_received
     await asyncio.sleep(1.0)
     assert dan_in_eve.video_streams[0].frames_received > before + 5, "the call goes on after Fay left"
+
+
+def frames_of(call: Call) -> dict[str, int]:
+    return {p.display_name: p.video_streams[0].frames_received for p in call.remote_participants}
+
+
+async def test_hold_through_janus_stops_media_both_ways_and_resume_brings_it_back(sfu_people: Factory) -> None:
+    members = [await sfu_people(name) for name in ("Ann", "Ben", "Cat")]
+    calls = await join_all(members, str(uuid.uuid4()))
+    ann, ben = calls["Ann"], calls["Ben"]
+    for call in calls.values():
+        await call.wait_for_remote_participants(2, timeout=15)
+    await eventually(lambda: all(n > 10 for c in calls.values() for n in frames_of(c).values()), 15, "video")
+    await ann.hold()
+    assert ann.state is CallState.LOCAL_HOLD
+    ann_in_ben = by_name(ben)["Ann"]
+    await eventually(lambda: ann_in_ben.state is RemoteParticipantState.HOLD, 5, "Ben seeing Ann hold")
+    await asyncio.sleep(1.0)  # what was in flight arrives
+    at_ann, at_ben = frames_of(ann), frames_of(ben)
+    await asyncio.sleep(1.5)
+    assert frames_of(ann) == at_ann, "Ann holds: the SFU forwards her nothing"
+    assert frames_of(ben)["Ann"] == at_ben["Ann"], "Ann holds: she sends nothing"
+    assert frames_of(ben)["Cat"] > at_ben["Cat"] + 10, "Ben and Cat go on"
+    await ann.resume()
+    assert state_of(ann) is CallState.CONNECTED
+    at_ann, at_ben = frames_of(ann), frames_of(ben)
+    await eventually(
+        lambda: all(frames_of(ann)[n] > at_ann[n] + 5 for n in at_ann) and frames_of(ben)["Ann"] > at_ben["Ann"] + 5,
+        10,
+        "media both ways again after the resume",
+    )
