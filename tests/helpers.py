@@ -170,6 +170,9 @@ async def video_call(people: Factory, bob_camera: int = 1) -> tuple[Person, Pers
     await call.wait_for_state("Connected")
     await bob_call.wait_for_state("Connected")
     await bob_call.remote_participants[0].video_streams[0].next_frame()
+    seen_by_alice = lambda: bool(call.remote_participants and call.remote_participants[0].video_streams)  # noqa: E731
+    await eventually(seen_by_alice, what="Bob's video at Alice")
+    await call.remote_participants[0].video_streams[0].next_frame()
     await eventually(lambda: bob.speaker_level() > -30, what="Alice's tone at Bob's speaker")
     await eventually(lambda: alice.speaker_level() > -30, what="Bob's tone at Alice's speaker")
     return alice, bob, call, bob_call
