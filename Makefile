@@ -7,18 +7,23 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 FIREFOX_DRIVER := tests/interop/firefox
 NODE_INSTALLED := $(FIREFOX_DRIVER)/node_modules/.installed
+STEP := .ci/setup-step
+# JupyterLab refuses to start as root without --allow-root
+LAB_AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: all install system-deps demo test test-fast lint typecheck pytest lab bench format clean
+.PHONY: all install system-deps demo test test-fast lint typecheck docs docs-serve pytest lab bench format clean
 
 all: test
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "labkit needs Python 3.11 or newer"'
-	$(PYTHON) -m venv $(VENV)
+	@$(STEP) "Python virtual environment ($(VENV))" $(PYTHON) -m venv $(VENV)
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@$(STEP) "pip itself" $(BIN)/python -m pip install --progress-bar off --upgrade pip
+	@$(STEP) "Python packages (labkit and its tools, into $(VENV))" \
+		$(BIN)/python -m pip install --progress-bar off --editable '.[dev]'
 	@touch $@
 
 system-deps:
@@ -27,13 +32,14 @@ system-deps:
 # puppeteer-core, which drives Firefox over WebDriver BiDi in the interop tests
 $(NODE_INSTALLED): $(FIREFOX_DRIVER)/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm is missing: install Node.js 18 or newer with npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
-	npm ci --prefix $(FIREFOX_DRIVER) --no-audit --no-fund --silent
+	@$(STEP) "puppeteer-core (npm, drives Firefox in the tests)" npm ci --prefix $(FIREFOX_DRIVER) --no-audit --no-fund
 	@touch $@
 
 install: system-deps $(INSTALLED)
 
 demo: install
-	$(BIN)/labkit demo
+	@echo "Set-up done (its log: build/setup.log). Running labkit demo:"
+	@$(BIN)/labkit demo
 
 lint: install
 	$(BIN)/ruff check labkit tests benchmarks
@@ -43,10 +49,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# the documentation site (MkDocs, Material, the API reference from the docstrings); a warning fails it
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: install
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
 pytest: install $(NODE_INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: lint typecheck docs pytest
 
 # the fast layer alone: no service, no browser, no network (tests/unit), in seconds
 test-fast: install
@@ -57,7 +70,7 @@ format: install
 	$(BIN)/ruff check --fix labkit tests benchmarks
 
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 $(LAB_AS_ROOT)
 
 bench: install $(NODE_INSTALLED)
 	$(BIN)/python benchmarks/bench_signaling.py
@@ -71,4 +84,4 @@ bench: install $(NODE_INSTALLED)
 	$(BIN)/python benchmarks/bench_inspector.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache $(FIREFOX_DRIVER)/node_modules
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache .ruff_cache $(FIREFOX_DRIVER)/node_modules

@@ -55,7 +55,7 @@ class Timeline:
         call.on("is_muted_changed", lambda e: self.say(who, "muted" if e.value else "unmuted"))
         call.on("local_video_streams_updated", lambda e: self.say(who, "video on" if e.added else "video off"))
         call.on("remote_participants_updated", lambda e: self._participants(who, e.added, e.removed))
-        self._participants(who, call.remote_participants, ())  # those already in the call (seed step 5)
+        self._participants(who, call.remote_participants, ())  # those already in the call (the ACS guide's step 5)
 
     def _watch_participant(self, who: str, participant: RemoteParticipant) -> None:
         name = participant.display_name or "?"

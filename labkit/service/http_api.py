@@ -1,4 +1,4 @@
-"""The HTTP endpoints: ``POST /api/token`` (the seed's token service) and ``GET /health``."""
+"""The HTTP endpoints: ``POST /api/token`` (the ACS guide's token service) and ``GET /health``."""
 
 from __future__ import annotations
 

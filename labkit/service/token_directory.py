@@ -1,4 +1,4 @@
-"""The seed's ``userStore``: app-level user names mapped to communication identities, each held by a secret."""
+"""The ACS guide's ``userStore``: app-level user names mapped to communication identities, each held by a secret."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class _Claim:
 
 
 class TokenDirectory:
-    """The seed's ``userStore``: an app-level user name mapped to its communication identity.
+    """The ACS guide's ``userStore``: an app-level user name mapped to its communication identity.
 
     The first to ask for a name gets a ``nameSecret`` with its token; later tokens for that name
     need that secret while the name is in use (its user signed in, or seen within

@@ -1,4 +1,4 @@
-"""The web app: the seed's calling page at ``GET /``, plain ES modules under ``/app/``.
+"""The web app: the ACS guide's calling page at ``GET /``, plain ES modules under ``/app/``.
 
 The page is a labkit agent like the Python ``CallAgent``: it gets a token from
 ``/api/token``, signs in on ``/ws`` and calls with the browser's own ``RTCPeerConnection``.

@@ -23,7 +23,7 @@ async def test_token_endpoint_follows_the_seed_contract(
 ) -> None:
     status, body = await post_token(service, {"userId": "alice"})
     assert status == 200
-    assert set(body) == {"token", "userId", "nameSecret"}  # the seed's two, and the name's secret
+    assert set(body) == {"token", "userId", "nameSecret"}  # the ACS guide's two, and the name's secret
     claims = identity.verify_token(body["token"])
     assert claims.user.id == body["userId"]
     assert claims.scopes == (TokenScope.VOIP,)
