@@ -187,7 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     from .demo import run_demo
 
-    return asyncio.run(run_demo(endpoint=args.endpoint, seconds=args.seconds, group=args.group, out=args.out))
+    try:
+        return asyncio.run(run_demo(endpoint=args.endpoint, seconds=args.seconds, group=args.group, out=args.out))
+    except ValueError as refused:
+        print(f"labkit demo: {refused}", file=sys.stderr)
+        return 2
 
 
 def _parameters() -> tuple[str, ...]:

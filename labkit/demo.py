@@ -146,12 +146,19 @@ async def _with_stats(members: list[Member], timeline: Timeline, script: Callabl
             await member.client.dispose()
 
 
+MIN_SECONDS = 8.0
+"""The shortest 1:1 demo: its seven changes get about a second each, and the stats two samples each."""
+GROUP_MIN_SECONDS = 2.0
+"""The shortest group demo: two stats lines once everyone is connected."""
+
+
 async def _one_to_one(endpoint: str, seconds: float, out: Path, timeline: Timeline) -> Path:
     alice, bob = await _sign_in(endpoint, "Alice"), await _sign_in(endpoint, "Bob")
     members = [alice, bob]
     timeline.say("Alice", f"signed in as {alice.agent.user_id}")
     timeline.say("Bob", f"signed in as {bob.agent.user_id}")
     step = seconds / 15.0  # the script below takes 15 steps
+    sample_interval = min(1.0, max(0.25, step / 2))  # two or more samples for every step of the script
 
     async def pause(steps: float) -> None:
         await asyncio.sleep(steps * step)
@@ -167,7 +174,7 @@ async def _one_to_one(endpoint: str, seconds: float, out: Path, timeline: Timeli
         bob.call = await incoming.accept(video_options=LocalVideoStream((await bob.devices.get_cameras())[1]))
         timeline.watch_call("Bob", bob.call)
         await alice.call.wait_for_state("Connected")
-        collector = alice.call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
+        collector = alice.call.feature(Features.MEDIA_STATS).create_collector(sample_interval=sample_interval)
         await pause(2.5)
         await alice.call.mute()
         await pause(1.5)
@@ -228,9 +235,19 @@ async def _group(endpoint: str, size: int, seconds: float, out: Path, timeline: 
 async def run_demo(
     endpoint: str | None = None, seconds: float = 15.0, group: int = 0, out: Path = Path("demo-output")
 ) -> int:
-    """Run the demo: a 1:1 video call with every control (or a group call of ``group`` agents)."""
+    """Run the demo: a 1:1 video call with every control (or a group call of ``group`` agents).
+
+    Raises ``ValueError`` for a group size or a duration it cannot show (see ``MIN_SECONDS``).
+    """
     if group == 1 or group > 9:
-        raise SystemExit("--group takes 2 to 9 agents")
+        raise ValueError(f"--group takes 2 to 9 agents, not {group}")
+    least = GROUP_MIN_SECONDS if group else MIN_SECONDS
+    if seconds < least:
+        what = f"a group call of {group} needs" if group else "the 1:1 script (seven changes, a second each) needs"
+        raise ValueError(
+            f"--seconds {seconds:g} is too short to show anything: {what} at least {least:g} s. "
+            f"Use --seconds {least:g} or more (the default is 15)."
+        )
     service = None if endpoint else start_service()
     base = endpoint or (service.url if service else "")
     timeline = Timeline()

@@ -56,3 +56,17 @@ def test_demo_group_call(tmp_path: Path) -> None:
     assert "full mesh connected" in result.stdout
     sheet = np.asarray(Image.open(tmp_path / "remote-views.png").convert("RGB"))
     assert sheet.shape == (480, 1280, 3)  # 6 remote views (3 members x 2 peers), 4 per row
+
+
+def test_demo_refuses_a_duration_too_short_to_show_anything(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "labkit", "demo", "--seconds", "3", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--seconds 3 is too short" in result.stderr
+    assert "Use --seconds 8 or more" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir()), "nothing was started or written"
