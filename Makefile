@@ -10,6 +10,7 @@ NODE_INSTALLED := $(FIREFOX_DRIVER)/node_modules/.installed
 STEP := .ci/setup-step
 # JupyterLab refuses to start as root without --allow-root
 LAB_AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
 export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: all install system-deps demo test test-fast lint typecheck docs docs-serve pytest lab bench format clean
@@ -70,7 +71,7 @@ format: install
 	$(BIN)/ruff check --fix labkit tests benchmarks
 
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 $(LAB_AS_ROOT)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 $(LAB_AS_ROOT) $(LAB_ARGS)
 
 bench: install $(NODE_INSTALLED)
 	$(BIN)/python benchmarks/bench_signaling.py
