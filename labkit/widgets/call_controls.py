@@ -19,7 +19,7 @@ _LIVE = (CallState.CONNECTED, CallState.LOCAL_HOLD, CallState.REMOTE_HOLD)
 
 
 class CallControls(widgets.VBox):
-    """ACS seed: ``toggleMute``, ``toggleVideo``, ``switchCamera``, ``toggleHold``, ``hangUp``.
+    """ACS guide: ``toggleMute``, ``toggleVideo``, ``switchCamera``, ``toggleHold``, ``hangUp``.
 
     Every button follows the call's events, including changes made from code in another cell.
     **Record** writes the call to ``recordings/call-<time>.webm`` (``Features.RECORDING``),
@@ -73,7 +73,7 @@ class CallControls(widgets.VBox):
         self.refresh()
 
     async def switch_camera(self) -> None:
-        """Show the next camera (ACS seed: ``switchCamera``)."""
+        """Show the next camera (ACS guide: ``switchCamera``)."""
         streams = self.call.local_video_streams
         if not streams:
             return

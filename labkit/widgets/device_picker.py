@@ -17,7 +17,7 @@ PREVIEW = (320, 240)
 
 
 class DevicePicker(widgets.VBox):
-    """ACS seed: device selection. Choosing a device during a call switches it in the call.
+    """ACS guide: device selection. Choosing a device during a call switches it in the call.
 
     Call ``await picker.start()`` to open the preview and the meter, and ``await picker.dispose()``
     to release the camera and microphone. With a ``bridge`` whose page is attached, the preview
@@ -74,10 +74,18 @@ class DevicePicker(widgets.VBox):
             self.speaker.options = [(s.name, s.id) for s in await self.devices.get_speakers()]
             self.microphone.value = _choose(self.microphone, self.devices.selected_microphone.id)
             self.speaker.value = _choose(self.speaker, self.devices.selected_speaker.id)
-            if self.stream is not None:
-                self.camera.value = _choose(self.camera, self.stream.source.id)
+            # ipywidgets 8 leaves a Dropdown blank (value None) until a value is set: show the camera in use
+            self.camera.value = _choose(self.camera, self._camera_in_use())
         finally:
             self._updating = False
+
+    def _camera_in_use(self) -> str:
+        """The preview's camera, else the call's, else none (the first is shown)."""
+        if self.stream is not None:
+            return self.stream.source.id
+        if self.call is not None and self.call.local_video_streams:
+            return self.call.local_video_streams[0].source.id
+        return ""
 
     async def dispose(self) -> None:
         self.pump.stop()

@@ -38,7 +38,7 @@ async def resolve_callee(agent: CallAgent, callee: str) -> str:
 
 
 class Dialer(widgets.VBox):
-    """ACS seed: the callee box and the call buttons. ``on_call(handler)`` hears of each new call."""
+    """ACS guide: the callee box and the call buttons. ``on_call(handler)`` hears of each new call."""
 
     status = traitlets.Unicode("")
     last_call: Call | None = None

@@ -15,7 +15,7 @@ from .error_bar import ErrorBar
 
 
 class IncomingCallPrompt(widgets.VBox):
-    """ACS seed: ``showIncomingCallUI``. Appears on ``incoming_call``, goes away if the caller gives up."""
+    """ACS guide: ``showIncomingCallUI``. Appears on ``incoming_call``, goes away if the caller gives up."""
 
     visible = traitlets.Bool(False)
     caller = traitlets.Unicode("")

@@ -69,7 +69,7 @@ class VideoTile(widgets.VBox):
 
 
 class VideoPanel(widgets.VBox):
-    """ACS seed: ``renderLocalVideo`` and ``renderRemoteVideo``; tiles come and go with participants."""
+    """ACS guide: ``renderLocalVideo`` and ``renderRemoteVideo``; tiles come and go with participants."""
 
     def __init__(
         self,
@@ -111,8 +111,11 @@ class VideoPanel(widgets.VBox):
                     *TILE,
                     scaling_mode=self.scaling_mode,
                     is_mirrored=True,
+                    placeholder=placeholder("You"),
                 )
             )
+        else:  # no camera in this call: the initials, not an empty image (a broken-image icon in the page)
+            self.pump.add(Feed(self.preview_tile.image, lambda: None, *TILE, placeholder=placeholder("You")))
         return self
 
     async def dispose(self) -> None:

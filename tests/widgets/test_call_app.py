@@ -36,6 +36,8 @@ async def test_device_picker_previews_meters_and_switches(people: Factory) -> No
     picker = await DevicePicker(alice.devices).start()
     names = [name for name, _ in picker.camera.options]
     assert names[:2] == ["Synthetic camera 1 (bars)", "Synthetic camera 2 (checker)"]
+    assert picker.stream is not None
+    assert picker.camera.value == picker.stream.source.id, "the dropdown names the camera it previews"
     await eventually(lambda: bool(picker.preview.value), what="a preview frame")
     mirrored = picture(picker.preview)
     # mirrored: flipped back, the stamp reads as camera 1's. (Read as it is, the reversed bits pass
@@ -62,6 +64,35 @@ async def test_device_picker_previews_meters_and_switches(people: Factory) -> No
     alice.devices.remove_device((await alice.devices.get_cameras())[1])
     await eventually(lambda: len(picker.camera.options) == 1, what="the list following the devices")
     await picker.dispose()
+
+
+async def test_the_picker_of_a_call_shows_and_previews_the_call_s_camera(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(2))
+    await (await bob.agent.wait_for_incoming_call()).accept()
+    await call.wait_for_state("Connected")
+    picker = await DevicePicker(alice.devices, call).start()
+    assert picker.camera.value == call.local_video_streams[0].source.id
+    assert dict((v, n) for n, v in picker.camera.options)[picker.camera.value] == "Synthetic camera 2 (checker)"
+    await eventually(lambda: bool(picker.preview.value), what="a preview frame")
+    stamp = frame_code.decode(picture(picker.preview)[:, ::-1])
+    assert stamp is not None
+    assert stamp.camera == 2
+    await picker.dispose()
+
+
+async def test_a_call_without_a_camera_shows_initials_in_the_preview_tile(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept()  # audio only
+    await call.wait_for_state("Connected")
+    panel = await VideoPanel(bob_call, fps=15).start()
+    await eventually(lambda: bool(panel.preview_tile.image.value), what="the preview tile's picture")
+    shown = picture(panel.preview_tile.image)
+    assert shown.shape == (240, 320, 3)
+    assert abs(shown[5, 5].astype(int) - (60, 64, 72)).max() < 8, "the grey of the placeholder"
+    assert shown.max() > 200, "the initials on it"
+    await panel.dispose()
 
 
 async def test_video_panel_tiles_follow_the_participants(people: Factory) -> None:
