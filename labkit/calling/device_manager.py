@@ -23,6 +23,17 @@ from .event_emitter import CollectionUpdated, Emitter, EventDispatcher, ValueCha
 
 TONE_FREQUENCIES = (440.0, 554.37, 659.25, 783.99, 880.0, 987.77, 1108.73, 1318.51)
 """One per device manager in turn, so that every agent's tone microphone sounds different."""
+ACCENTS: tuple[tuple[int, int, int], ...] = (
+    (33, 150, 243),
+    (233, 30, 99),
+    (76, 175, 80),
+    (255, 152, 0),
+    (156, 39, 176),
+    (0, 188, 212),
+    (121, 85, 72),
+    (96, 125, 139),
+)
+"""The synthetic cameras' accent colours, one per call client in turn (as the tones)."""
 _next_tone = itertools.count()
 _managers: weakref.WeakValueDictionary[str, DeviceManager] = weakref.WeakValueDictionary()
 
@@ -53,8 +64,13 @@ class DeviceManager(Emitter[DeviceManagerEventName]):
         self._engine = engine
         self.tag = uuid.uuid4().hex[:8]
         _managers[self.tag] = self
-        self.tone_frequency = TONE_FREQUENCIES[next(_next_tone) % len(TONE_FREQUENCIES)]
-        self._synthetic = [devices.SyntheticCamera(n, "", pattern) for n, pattern in ((1, "bars"), (2, "checker"))]
+        index = next(_next_tone)
+        self.tone_frequency = TONE_FREQUENCIES[index % len(TONE_FREQUENCIES)]
+        self.accent = ACCENTS[index % len(ACCENTS)]
+        """This client's colour on its synthetic cameras (labkit): each person's video looks their own."""
+        self._synthetic = [
+            devices.SyntheticCamera(n, "", pattern, self.accent) for n, pattern in ((1, "bars"), (2, "checker"))
+        ]
         self._cameras: dict[str, Camera] = {}
         for camera in [*self._synthetic, *devices.hardware_cameras()]:
             self._add_camera(camera)

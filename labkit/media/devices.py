@@ -71,13 +71,13 @@ class Camera:
 class SyntheticCamera(Camera):
     """A moving test pattern (``bars`` or ``checker``) with the owner's name, a clock and a frame stamp."""
 
-    def __init__(self, number: int, owner: str, pattern: str) -> None:
+    def __init__(self, number: int, owner: str, pattern: str, accent: tuple[int, int, int] | None = None) -> None:
         super().__init__(VideoDeviceInfo(f"synthetic-camera-{number}", f"Synthetic camera {number} ({pattern})"))
-        self.number, self.owner, self.pattern = number, owner, pattern
+        self.number, self.owner, self.pattern, self.accent = number, owner, pattern, accent
 
     def open(self, width: int = 640, height: int = 480, fps: float = 30.0) -> MediaStreamTrack:
         label = f"{self.owner} · camera {self.number}" if self.owner else f"camera {self.number}"
-        return SyntheticCameraTrack(self.number, label, width, height, fps, self.pattern)
+        return SyntheticCameraTrack(self.number, label, width, height, fps, self.pattern, self.accent)
 
 
 class FileCamera(Camera):

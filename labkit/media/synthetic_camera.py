@@ -66,21 +66,24 @@ class SyntheticCameraTrack(MediaStreamTrack):
         height: int = 480,
         fps: float = 30.0,
         pattern: str | None = None,
+        accent: tuple[int, int, int] | None = None,
     ) -> None:
         super().__init__()
         self.camera = camera
         self.width, self.height, self.fps = width, height, fps
+        self.accent = accent
+        """The owner's colour: a frame round the picture and the name's box, so two people never look alike."""
         self._background = _background(pattern or PATTERNS[(camera - 1) % len(PATTERNS)], width, height)
-        self._title = self._render_text(label, height // 12)
+        self._title = self._render_text(label, height // 12, accent or (20, 20, 20))
         self._clock_font = _font(max(10, height // 16))
         self._frame_number = 0
         self._start: float | None = None
 
     @staticmethod
-    def _render_text(text: str, size: int) -> npt.NDArray[np.uint8]:
+    def _render_text(text: str, size: int, background: tuple[int, int, int]) -> npt.NDArray[np.uint8]:
         font = _font(size)
         box = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=font)
-        image = Image.new("RGB", (int(box[2] - box[0]) + 16, int(box[3] - box[1]) + 12), (20, 20, 20))
+        image = Image.new("RGB", (int(box[2] - box[0]) + 16, int(box[3] - box[1]) + 12), background)
         ImageDraw.Draw(image).text((8 - box[0], 6 - box[1]), text, font=font, fill=(255, 255, 255))
         return np.asarray(image)
 
@@ -94,6 +97,9 @@ class SyntheticCameraTrack(MediaStreamTrack):
         offset = (frame_number * 4) % self.width
         image = self._background[:, offset : offset + self.width].copy()
         band = frame_code.band_height(self.height)
+        if self.accent is not None:
+            edge = max(4, self.height // 40)
+            image[:edge], image[-edge:], image[:, :edge], image[:, -edge:] = (self.accent,) * 4
         self._paste(image, self._title, 16, band + 16)
         clock = datetime.fromtimestamp(now).strftime("%H:%M:%S.%f")[:-3] + f"  #{frame_number}"
         self._paste(image, self._clock_image(clock), 16, self.height - self.height // 10 - 8)

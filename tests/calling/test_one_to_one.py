@@ -162,3 +162,23 @@ async def test_hang_up_ends_the_call_on_both_sides(people: Factory) -> None:
     assert "Bob hung up" in call.call_end_reason.message
     assert bob_call.state is CallState.DISCONNECTED
     assert bob.agent.calls == () == alice.agent.calls
+
+
+async def test_two_people_on_the_same_synthetic_camera_still_look_different(people: Factory) -> None:
+    """Each client's synthetic cameras carry its own colour round the edge, and the owner's name."""
+    alice, bob = await people("Alice"), await people("Bob")
+    assert alice.devices.accent != bob.devices.accent
+    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept(video_options=await bob.camera(1))
+    await call.wait_for_state("Connected")
+    seen_by_bob = bob_call.remote_participants[0].video_streams[0]
+    await eventually(lambda: bool(call.remote_participants and call.remote_participants[0].video_streams), what="video")
+    seen_by_alice = call.remote_participants[0].video_streams[0]
+    for stream in (seen_by_bob, seen_by_alice):
+        await stream.next_frame(timeout=10)
+    await asyncio.sleep(0.5)  # past the first, blurrier keyframe
+    for stream, sender in ((seen_by_bob, alice), (seen_by_alice, bob)):
+        picture = stream.latest_image()
+        assert picture is not None
+        edge = picture[100:380, 2:6].reshape(-1, 3).mean(axis=0)  # the left edge, below the stamp band
+        assert abs(edge - sender.devices.accent).max() < 40, (edge, sender.devices.accent)
