@@ -7,6 +7,7 @@ from .call_app import CallApp, app, describe_end
 from .call_controls import CallControls
 from .device_picker import DevicePicker
 from .dialer import Dialer, resolve_callee
+from .done_button import DoneButton
 from .error_bar import ErrorBar
 from .frame_pump import Feed, FramePump
 from .incoming_call_prompt import IncomingCallPrompt
@@ -20,6 +21,7 @@ __all__ = [
     "CallControls",
     "DevicePicker",
     "Dialer",
+    "DoneButton",
     "ErrorBar",
     "Feed",
     "FramePump",

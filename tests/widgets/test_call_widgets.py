@@ -9,7 +9,7 @@ import av
 import ipywidgets as widgets
 import numpy as np
 
-from labkit.widgets import CallControls, Dialer, Feed, FramePump, IncomingCallPrompt
+from labkit.widgets import CallControls, Dialer, DoneButton, Feed, FramePump, IncomingCallPrompt
 
 from ..helpers import Factory, Person, eventually
 
@@ -151,3 +151,44 @@ async def test_the_frame_pump_pushes_the_latest_frame_as_jpeg(people: Factory) -
     assert Image.open(BytesIO(image.value)).size == (320, 240)
     pump.stop()
     assert pump.busy_seconds > 0
+
+
+async def test_the_done_button_hangs_up_once_and_says_so(people: Factory) -> None:
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier])
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept()
+    await call.wait_for_state("Connected")
+    runs: list[str] = []
+
+    async def clean_up() -> None:
+        runs.append("clean up")
+        await call.hang_up()
+
+    done = DoneButton(clean_up)
+    assert not done.done
+    done.button.click()  # what a click in the page does
+    done.button.click()  # a second click while it runs does nothing more
+    await bob_call.wait_for_state("Disconnected")
+    await eventually(lambda: done.done, what="the button saying it is done")
+    assert runs == ["clean up"]
+    assert done.button.disabled
+    assert done.status.value.startswith("Done")
+
+
+async def test_a_failed_clean_up_shows_why_and_can_be_tried_again() -> None:
+    attempts: list[int] = []
+
+    async def clean_up() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("the camera is still busy")
+
+    done = DoneButton(clean_up)
+    await done.press()
+    assert done.errors.message == "RuntimeError: the camera is still busy"
+    assert not done.done
+    assert not done.button.disabled
+    await done.press()
+    assert done.done
+    assert done.errors.message == ""
+    assert len(attempts) == 2
