@@ -11,8 +11,11 @@ from .done_button import DoneButton
 from .error_bar import ErrorBar
 from .frame_pump import Feed, FramePump
 from .incoming_call_prompt import IncomingCallPrompt
+from .kernel_parent import keep_cell_parents
 from .stats_panel import StatsPanel
 from .video_panel import VideoPanel, VideoTile
+
+keep_cell_parents()  # ipykernel 7.4: see kernel_parent.py
 
 __all__ = [
     "BrowserMedia",
