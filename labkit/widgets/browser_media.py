@@ -120,6 +120,7 @@ class BrowserVideo(anywidget.AnyWidget):
     bridge_id = traitlets.Unicode("").tag(sync=True)
     key = traitlets.Unicode("").tag(sync=True)
     width = traitlets.Int(320).tag(sync=True)
+    """Pixels; 0 makes the video as wide as its container (4:3)."""
     height = traitlets.Int(240).tag(sync=True)
     mirrored = traitlets.Bool(False).tag(sync=True)
 

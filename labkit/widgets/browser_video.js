@@ -10,9 +10,12 @@ export default {
     video.className = "labkit-browser-video";
     Object.assign(video, { autoplay: true, muted: true, playsInline: true });
     const style = () => {
+      const fluid = model.get("width") === 0; // 0: as wide as its tile, 4:3
       Object.assign(video.style, {
-        width: `${model.get("width")}px`,
-        height: `${model.get("height")}px`,
+        width: fluid ? "100%" : `${model.get("width")}px`,
+        height: fluid ? "auto" : `${model.get("height")}px`,
+        aspectRatio: fluid ? "4 / 3" : "",
+        display: "block",
         objectFit: "cover",
         background: "#263238",
         transform: model.get("mirrored") ? "scaleX(-1)" : "",
@@ -26,12 +29,14 @@ export default {
     style();
     attach();
     model.on("change:mirrored", style);
+    model.on("change:width", style);
     model.on("change:key", attach);
     bridgeEvents.addEventListener("outputs", attach);
     el.appendChild(video);
     return () => {
       bridgeEvents.removeEventListener("outputs", attach);
       model.off("change:mirrored", style);
+      model.off("change:width", style);
       model.off("change:key", attach);
     };
   },

@@ -37,7 +37,8 @@ class CallControls(widgets.VBox):
         self.recording: RecordingCallFeature = call.feature(Features.RECORDING)
         self.last_recording: Path | None = None
         self.mute_button = widgets.ToggleButton(description="Mute", icon="microphone-slash")
-        self.video_button = widgets.ToggleButton(description="Video", icon="video-camera")
+        # pressed means "off", as for Mute: a pressed "Stop video" read as "video stopped" while it was on
+        self.video_button = widgets.ToggleButton(description="Stop video", icon="video-camera")
         self.switch_button = widgets.Button(description="Switch camera", icon="refresh")
         self.hold_button = widgets.ToggleButton(description="Hold", icon="pause")
         self.record_button = widgets.ToggleButton(description="Record", icon="circle")
@@ -61,8 +62,9 @@ class CallControls(widgets.VBox):
             self.hang_up_button,
         ]
         for button in buttons:
-            button.layout.width = "auto"  # room for the whole label
-        row = widgets.HBox(buttons)
+            button.layout.width = "auto"  # room for the whole label,
+            button.layout.flex = "0 0 auto"  # never squeezed to "..."
+        row = widgets.HBox(buttons, layout={"flex_flow": "row wrap"})  # a narrow column wraps the buttons instead
         super().__init__([self.status, row, self.errors], **kwargs)
         for event in ("state_changed", "is_muted_changed", "local_video_streams_updated"):
             call.on(event, lambda _: self.refresh())
@@ -94,7 +96,7 @@ class CallControls(widgets.VBox):
                 self._connected_at = time.monotonic()
             self.mute_button.value = call.is_muted
             self.mute_button.description = "Unmute" if call.is_muted else "Mute"
-            self.video_button.value = call.is_local_video_started
+            self.video_button.value = not call.is_local_video_started
             self.video_button.description = "Stop video" if call.is_local_video_started else "Start video"
             self.hold_button.value = call.is_on_hold
             self.hold_button.description = "Resume" if call.is_on_hold else "Hold"
@@ -137,12 +139,11 @@ class CallControls(widgets.VBox):
             self.errors.run(self.call.mute() if change["new"] else self.call.unmute())
 
     def _on_video(self, change: dict[str, Any]) -> None:
-        if self._syncing or change["new"] == self.call.is_local_video_started:
+        """Pressed (``True``) is video off, as a pressed Mute is sound off."""
+        video_on = not change["new"]
+        if self._syncing or video_on == self.call.is_local_video_started:
             return
-        if change["new"]:
-            self.errors.run(self._start_video())
-        else:
-            self.errors.run(self.call.stop_video())
+        self.errors.run(self._start_video() if video_on else self.call.stop_video())
 
     async def _start_video(self) -> None:
         cameras = await self.call.device_manager.get_cameras()

@@ -23,6 +23,8 @@ from .browser_media import BrowserMedia, BrowserVideo
 from .frame_pump import Feed, FramePump
 
 TILE = (320, 240)
+STAGE_WIDTH = 720
+"""The widest the video stage grows (px); in a narrower column it takes the column's width."""
 
 
 def initials(name: str) -> str:
@@ -45,11 +47,16 @@ def placeholder(name: str) -> Any:
 
 
 class VideoTile(widgets.VBox):
-    """One person's video with their name, a muted icon, and a highlight while they speak."""
+    """One person's video with their name, a muted icon, and a highlight while they speak.
 
-    def __init__(self, name: str, **kwargs: Any) -> None:
+    A ``fluid`` tile is as wide as the layout makes it (its picture keeps 4:3); otherwise 320x240 px.
+    """
+
+    def __init__(self, name: str, fluid: bool = False, **kwargs: Any) -> None:
         self.name = name
-        self.image = widgets.Image(format="jpeg", layout={"width": f"{TILE[0]}px", "height": f"{TILE[1]}px"})
+        self.fluid = fluid
+        size = {"width": "100%", "height": "auto"} if fluid else {"width": f"{TILE[0]}px", "height": f"{TILE[1]}px"}
+        self.image = widgets.Image(format="jpeg", layout=size)
         self.label = widgets.HTML()
         self.video: BrowserVideo | None = None
         super().__init__([self.image, self.label], **kwargs)
@@ -58,6 +65,8 @@ class VideoTile(widgets.VBox):
 
     def use_video(self, video: BrowserVideo, showing: bool = True) -> None:
         """Show ``video`` (a native ``<video>``) instead of the image while ``showing``; the tile keeps it."""
+        if self.fluid:
+            video.width = 0  # as wide as the tile
         self.video = video
         self.children = (video if showing else self.image, self.label)
 
@@ -86,10 +95,17 @@ class VideoPanel(widgets.VBox):
         self.scaling_mode: ScalingMode = scaling_mode
         self.pump = FramePump(fps)
         self.tiles: dict[str, VideoTile] = {}
-        self.gallery = widgets.HBox(layout={"flex_flow": "row wrap"})
-        self.preview_tile = VideoTile("You (preview)")
+        self.gallery = widgets.HBox(layout={"flex_flow": "row wrap", "width": "100%", "grid_area": "1 / 1"})
+        self.preview_tile = VideoTile("You (preview)", fluid=True)
+        # the stage: the gallery, with your preview over its bottom right corner (picture in picture)
+        self.stage = widgets.GridBox(
+            [self.gallery, self.preview_tile],
+            layout={"grid_template_columns": "100%", "width": "100%", "max_width": f"{STAGE_WIDTH}px"},
+        )
         self._preview_renderer: VideoStreamRenderer | None = None
-        super().__init__([self.gallery, self.preview_tile], **kwargs)
+        super().__init__([self.stage], **kwargs)
+        self.layout.width = "100%"
+        self._arrange()
         stream = preview or (call.local_video_streams[0] if call.local_video_streams else None)
         if stream is not None:
             self._preview_renderer = VideoStreamRenderer(stream)
@@ -136,11 +152,30 @@ class VideoPanel(widgets.VBox):
                 if tile.video is not None:
                     asyncio.get_event_loop().create_task(tile.video.dispose())
                 self.gallery.children = tuple(t for t in self.gallery.children if t is not tile)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """One remote person fills the stage, two to four share it in two columns, more in three.
+
+        Your preview sits small over the bottom right corner, or fills the stage while nobody else is there.
+        """
+        count = len(self.tiles)
+        width = "100%" if count <= 1 else "calc(50% - 6px)" if count <= 4 else "calc(33.3% - 6px)"
+        for tile in self.tiles.values():
+            tile.layout.width = width
+        preview = self.preview_tile.layout
+        preview.grid_area = "1 / 1"
+        if count:
+            preview.width, preview.min_width, preview.margin = "28%", "96px", "auto 10px 10px auto"
+            preview.align_self = "flex-end"
+        else:
+            preview.width, preview.min_width, preview.margin = "100%", "0", "0"
+            preview.align_self = "flex-start"
 
     def _add(self, participant: RemoteParticipant) -> None:
         if participant.user_id in self.tiles:
             return
-        tile = VideoTile(participant.display_name or participant.user_id)
+        tile = VideoTile(participant.display_name or participant.user_id, fluid=True)
         self.tiles[participant.user_id] = tile
         stream = participant.video_streams[0]
 
@@ -168,3 +203,4 @@ class VideoPanel(widgets.VBox):
         stream.on("is_available_changed", refresh)
         refresh()
         self.gallery.children = (*self.gallery.children, tile)
+        self._arrange()

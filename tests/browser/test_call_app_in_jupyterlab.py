@@ -26,6 +26,12 @@ async def shot(page: Any, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / f"call-app-{name}.png"))
 
 
+# The buttons of the notebook's widgets whose label does not fit (the browser shows "..." instead).
+TRUNCATED_BUTTONS = """() => [...document.querySelectorAll('.jp-OutputArea-output .jupyter-button')]
+  .filter((button) => button.offsetParent !== null && button.scrollWidth > button.clientWidth + 1)
+  .map((button) => button.textContent.trim() || button.title)"""
+
+
 def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(BytesIO(png)).convert("RGB"))
 
@@ -85,6 +91,12 @@ async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) 
     alice_tile_label = page.locator(".labkit-tile", has_text="Alice")
     await alice_tile_label.filter(has_text="· muted").wait_for(timeout=10_000)  # Bob's app sees Alice muted
     await shot(page, "4-muted")
+    for width in (1400, 800):  # a wide window, and a narrow one with the file browser open
+        await page.set_viewport_size({"width": width, "height": 1000})
+        await asyncio.sleep(0.5)
+        await shot(page, f"4-muted-{width}px")
+        assert await page.evaluate(TRUNCATED_BUTTONS) == [], f"labels cut short at {width} px"
+    await page.set_viewport_size({"width": 1500, "height": 1100})
 
     # Bob's video off: Alice's tile shows his initials (and keeps his bridge video, to release it)
     await page.get_by_role("button", name="Stop video").nth(1).click()

@@ -81,7 +81,8 @@ async def test_controls_drive_the_call_and_follow_it(people: Factory) -> None:
     await call.wait_for_state("Connected")
     controls = CallControls(call)
     assert controls.state == "Connected"
-    assert controls.video_button.value is True
+    assert controls.video_button.value is False  # not pressed: the video is on
+    assert controls.video_button.description == "Stop video"
     await eventually(lambda: bob.speaker_level() > -30, what="Alice's tone at Bob's")
     # a click mutes the call, and Bob hears silence
     controls.mute_button.value = True
@@ -99,8 +100,11 @@ async def test_controls_drive_the_call_and_follow_it(people: Factory) -> None:
     await eventually(lambda: (s := stream.latest_stamp()) is not None and s.camera == 1, what="camera 1")
     controls.switch_button.click()
     await eventually(lambda: (s := stream.latest_stamp()) is not None and s.camera == 2, what="camera 2")
-    controls.video_button.value = False
+    controls.video_button.value = True  # pressed: video off, as a pressed Mute is sound off
     await eventually(lambda: not call.is_local_video_started and not stream.is_available, what="video off")
+    await eventually(lambda: controls.video_button.description == "Start video", what="the button saying what it does")
+    controls.video_button.value = False
+    await eventually(lambda: call.is_local_video_started and stream.is_available, what="video on again")
     controls.hang_up_button.click()
     await call.wait_for_state("Disconnected")
     await eventually(lambda: controls.state == "Disconnected" and controls.mute_button.disabled)
