@@ -93,11 +93,19 @@ class CallApp(widgets.VBox):
         self.controls = CallControls(call)
         self.video = VideoPanel(call, preview=self.picker.stream, bridge=self.bridge)
         self.stats = StatsPanel(call)
+        self.stats.active = False  # folded: no plots drawn until someone opens it
         stats = widgets.Accordion(children=[self.stats], titles=("Call stats",), selected_index=None)
+        stats.observe(self._stats_opened, "selected_index")
         self.call_page.children = (self.video, self.controls, stats)
         self.errors.run(self.video.start())
         call.on("state_changed", self._on_state)
         self._show("call")
+
+    def _stats_opened(self, change: dict[str, Any]) -> None:
+        if self.stats is not None:
+            self.stats.active = change["new"] is not None
+            if self.stats.active and self.stats.collector.samples:
+                self.stats.redraw()
 
     def _on_state(self, event: ValueChanged[CallState]) -> None:
         if event.value is CallState.DISCONNECTED and self.call is not None:
@@ -116,6 +124,8 @@ class CallApp(widgets.VBox):
         self.page = page
         body = {"setup": self.setup_page, "call": self.call_page, "ended": self.ended_page}[page]
         self.children = (self.title, self.bridge, self.prompt, self.errors, body)
+        # the device picker's preview and meter run only while its page shows
+        self.errors.run(self.picker.resume() if page == "setup" else self.picker.pause())
 
 
 async def app(display_name: str, endpoint: str | None = None, user_id: str | None = None) -> CallApp:

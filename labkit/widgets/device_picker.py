@@ -43,6 +43,7 @@ class DevicePicker(widgets.VBox):
         self._meter: Any = None
         self._meter_task: asyncio.Task[None] | None = None
         self._updating = False
+        self._paused = False
         super().__init__([self.camera, self.microphone, self.speaker, self.preview, self.level, self.errors], **kwargs)
         device_manager.on("video_devices_updated", lambda _: self.errors.run(self.refresh()))
         device_manager.on("audio_devices_updated", lambda _: self.errors.run(self.refresh()))
@@ -64,6 +65,39 @@ class DevicePicker(widgets.VBox):
         await self._open_preview()
         await self._open_meter()
         return self
+
+    @property
+    def is_paused(self) -> bool:
+        """The preview and the meter are stopped (``pause()``), releasing the camera and microphone."""
+        return self._paused
+
+    async def pause(self) -> None:
+        """Stop the preview and the meter while nobody sees them (the app's call and end pages)."""
+        if self._paused:
+            return
+        self._paused = True
+        self.pump.stop()
+        if self._meter_task is not None:
+            self._meter_task.cancel()
+            self._meter_task = None
+        if self._meter is not None:
+            await self._meter.close(self.devices.engine)
+            self._meter = None
+        if self._renderer is not None:
+            await self._renderer.dispose()  # the camera stops unless a call still sends it
+            self._renderer = None
+
+    async def resume(self) -> None:
+        """Show the preview and the meter again, on the same camera and microphone."""
+        if not self._paused:
+            return
+        self._paused = False
+        if self.stream is not None and self._bridge_preview is None:
+            self.pump.remove(self.preview)
+            self._renderer = VideoStreamRenderer(self.stream)
+            await self._renderer.create_view(is_mirrored=True)
+            self.pump.add(Feed(self.preview, self._renderer.latest_frame, *PREVIEW, is_mirrored=True))
+        await self._open_meter()
 
     async def refresh(self) -> None:
         """Re-read the device lists (on ``video_devices_updated`` and ``audio_devices_updated``)."""

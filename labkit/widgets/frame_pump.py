@@ -86,6 +86,11 @@ class FramePump:
             feed.frames_pushed += 1
         self.busy_seconds += time.perf_counter() - began
 
+    @property
+    def is_running(self) -> bool:
+        """Its task is pushing frames (``stop()`` ends it; ``add()`` starts it again)."""
+        return self._task is not None and not self._task.done()
+
     def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

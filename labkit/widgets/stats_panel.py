@@ -42,6 +42,8 @@ class StatsPanel(widgets.VBox):
         self.plot = widgets.Image(format="png", layout={"width": "100%"})
         self.badges = widgets.HTML()
         self.redraw_every = redraw_every
+        self.active = True
+        """Redraw the plots (``False`` while the panel is folded away: the badges still follow)."""
         super().__init__([self.badges, self.plot], **kwargs)
         self.diagnostics.network.on("diagnostic_changed", self._on_diagnostic)
         self.diagnostics.media.on("diagnostic_changed", self._on_diagnostic)
@@ -63,7 +65,7 @@ class StatsPanel(widgets.VBox):
     async def _redraw_loop(self) -> None:
         while self.call.state.value != "Disconnected":
             await asyncio.sleep(self.redraw_every)
-            if self.collector.samples:
+            if self.active and self.collector.samples:
                 self.redraw()
 
     async def dispose(self) -> None:

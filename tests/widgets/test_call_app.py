@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 from io import BytesIO
 
 import numpy as np
@@ -178,8 +180,18 @@ async def test_two_call_apps_call_each_other(service: EmbeddedService) -> None:
         bob.controls.hang_up_button.click()
         await eventually(lambda: alice.page == "ended" and bob.page == "ended", what="the end pages")
         assert "Bob hung up (0)" in alice.end_notice.value
+        # nothing runs for an ended call: the previews, meters and plots have stopped
+        await eventually(lambda: alice.picker.is_paused and bob.picker.is_paused, what="the pickers paused")
+        assert not alice.picker.pump.is_running
+        cpu, wall = time.process_time(), time.monotonic()
+        await asyncio.sleep(2.0)
+        share = (time.process_time() - cpu) / (time.monotonic() - wall)
+        assert share < 0.12, f"two ended apps (and the service) still use {share:.0%} of a core"
         alice.new_call_button.click()
         assert alice.page == "setup"
+        await eventually(lambda: not alice.picker.is_paused, what="the preview back on the setup page")
+        before = alice.picker.pump.feeds[0].frames_pushed
+        await eventually(lambda: alice.picker.pump.feeds[0].frames_pushed > before + 3, what="new preview frames")
     finally:
         await alice.dispose()
         await bob.dispose()
