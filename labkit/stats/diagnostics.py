@@ -20,6 +20,14 @@ Receive quality uses what this side receives (its own loss and jitter counts). S
 quality uses what the peers report back in RTCP (their loss and jitter of our packets).
 Both use the RTT. Loss is counted over the last ``LOSS_WINDOW`` seconds, so that one
 lost packet in half a second of audio (4 %) is not already Poor.
+
+**This computer or the network?** (labkit) A starved process delays every packet it
+handles, so its RTT, jitter and even loss look like a bad network, on loopback too.
+``cpu_overloaded`` (a media diagnostic) turns on when the media engine's loop runs more
+than ``OVERLOAD_LAG`` late (``MediaEngine.loop_lag``), or when the video encoder keeps up
+with less than ``ENCODER_BEHIND`` of its frames (W3C's ``qualityLimitationReason: cpu``).
+While it is on, the network qualities are not judged: they keep their last value, and
+the person is told to close other work rather than to change networks.
 """
 
 from __future__ import annotations
@@ -48,6 +56,10 @@ SPEAKING_LEVEL_DBFS = -40.0
 """A muted microphone above this level is 'speaking while muted'."""
 STALL_SECONDS = 2.0
 """No frames from the camera (or microphone) for this long is a freeze (or a failure)."""
+OVERLOAD_LAG = 0.1
+"""The engine's loop this late (s) means this computer, not the network, slows the call."""
+ENCODER_BEHIND = 0.6
+"""An encoder that compresses less than this share of the frames it should is short of CPU."""
 EVALUATION_INTERVAL = 0.5
 LOSS_WINDOW = 2.0
 """Seconds of packets over which the loss fraction is counted."""
@@ -88,6 +100,7 @@ MEDIA_DIAGNOSTICS: dict[str, DiagnosticValue] = {
     "microphone_not_functioning": False,
     "camera_permission_denied": False,
     "microphone_permission_denied": False,
+    "cpu_overloaded": False,
 }
 
 
@@ -161,10 +174,29 @@ class UserFacingDiagnosticsFeature:
     # --- engine side ----------------------------------------------------------------------
 
     def _evaluate(self, report: MediaStatsReport) -> None:
-        self._evaluate_network(report)
+        overloaded = self._overloaded(report)
+        self.media.update("cpu_overloaded", overloaded)
+        if overloaded:
+            self._loss_counts.clear()  # what a starved process lost says nothing of the network
+        self._evaluate_network(report, judge_quality=not overloaded)
         self._evaluate_media()
 
-    def _evaluate_network(self, report: MediaStatsReport) -> None:
+    def _overloaded(self, report: MediaStatsReport) -> bool:
+        """This computer is too busy for the call: the engine runs late, or the encoder falls behind."""
+        if self._media.engine.loop_lag() > OVERLOAD_LAG:
+            return True
+        for sample in report.samples:
+            if sample.direction.value != "send" or sample.kind.value != "video":
+                continue
+            link = self._media.links.get(sample.participant_id)
+            encoder = link.encoder_inputs.get("video") if link is not None else None
+            limit = encoder.constraints.max_frame_rate if encoder is not None else None
+            expected = min(_number(sample, "frame_rate_input"), limit or float("inf"))
+            if expected >= 10 and _number(sample, "frame_rate_encoded") < ENCODER_BEHIND * expected:
+                return True
+        return False
+
+    def _evaluate_network(self, report: MediaStatsReport, judge_quality: bool = True) -> None:
         receive, send = DiagnosticQuality.GOOD, DiagnosticQuality.GOOD
         for participant in {s.participant_id for s in report.samples}:
             by = {(s.direction.value, s.kind.value): s for s in report.samples if s.participant_id == participant}
@@ -185,8 +217,9 @@ class UserFacingDiagnosticsFeature:
                     receive = max(receive, level)
                 else:
                     send = max(send, level)
-        self.network.update("network_receive_quality", receive)
-        self.network.update("network_send_quality", send)
+        if judge_quality:
+            self.network.update("network_receive_quality", receive)
+            self.network.update("network_send_quality", send)
         links = self._media.links.values()
         states = [link.connection_state for link in links]
         self._ever_connected = self._ever_connected or "connected" in states

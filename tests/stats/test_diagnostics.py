@@ -3,7 +3,9 @@ file that ends, a broken camera file, removed devices, and packet loss on the RT
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +177,39 @@ async def test_one_lost_packet_is_not_poor_quality(people: Factory) -> None:
     assert 1 < loss < 3
     assert [c for c in changes if c.diagnostic == "network_receive_quality"] == []
     assert diagnostics.network.get_latest()["network_receive_quality"] is DiagnosticQuality.GOOD
+
+
+async def test_a_starved_computer_is_not_blamed_on_the_network(people: Factory) -> None:
+    """The engine's loop held up (as a process short of CPU is): 'cpu_overloaded', and the network stays Good."""
+    _alice, _bob, call, _bob_call = await video_call(people)
+    diagnostics = call.feature(Features.USER_FACING_DIAGNOSTICS)
+    stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
+    await eventually(
+        lambda: diagnostics.network.get_latest()["network_send_quality"] is DiagnosticQuality.GOOD,
+        timeout=10,
+        what="a Good network to start from",
+    )
+    changes: list[DiagnosticChanged] = []
+    diagnostics.network.on("diagnostic_changed", changes.append)
+    engine = call.media.engine
+    starving = True
+
+    async def starve() -> None:  # the engine's thread busy 0.35 s of every 0.5 s
+        while starving:
+            engine.call_soon(time.sleep, 0.35)
+            await asyncio.sleep(0.5)
+
+    hog = asyncio.get_running_loop().create_task(starve())
+    try:
+        await eventually(lambda: diagnostics.media.get_latest()["cpu_overloaded"] is True, timeout=5, what="overload")
+        await asyncio.sleep(4.0)
+        assert engine.loop_lag() > 0.2
+        jitters = [s.metrics.get("jitter_in_ms") for s in stats.samples[-16:]]
+        assert max(float(j) for j in jitters if isinstance(j, int | float)) > 30, jitters  # Poor, by the numbers
+    finally:
+        starving = False
+        await hog
+    blamed = [c for c in changes if c.diagnostic.startswith("network_") and c.value is not DiagnosticQuality.GOOD]
+    assert blamed == [], f"the network was blamed for this computer's delay: {blamed}"
+    await eventually(lambda: diagnostics.media.get_latest()["cpu_overloaded"] is False, timeout=6, what="recovered")
+    assert diagnostics.network.get_latest()["network_send_quality"] is DiagnosticQuality.GOOD
