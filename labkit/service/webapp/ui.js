@@ -2,6 +2,8 @@
 
 import { CallAgent, CallState, isGroupId } from "./call.js";
 import { DeviceManager } from "./devices.js";
+import { Ringer } from "./ringer.js";
+import { linkStats, quality } from "./stats.js";
 import { accessCode, listUsers, needsAccessCode, rememberAccessCode, requestToken, SignalingClient, tokenExpiry } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,6 +27,9 @@ export class CallApp {
     this.call = null;
     this.incoming = null;
     this._timer = null;
+    this._peopleTimer = null;
+    this._meters = new Map(); // userId -> {analyser, data}: the speaking indicator
+    this.ringer = new Ringer();
     $("sign-in-button").onclick = () => this.signIn($("name").value);
     $("name").onkeydown = (e) => e.key === "Enter" && this.signIn($("name").value);
     $("audio-call").onclick = () => this.dial(false);
@@ -32,12 +37,14 @@ export class CallApp {
     $("copy-id").onclick = () => this._guard(() => navigator.clipboard.writeText(this.agent.userId));
     $("accept-audio").onclick = () => this.accept(false);
     $("accept-video").onclick = () => this.accept(true);
-    $("reject").onclick = () => this._guard(() => this.incoming.reject());
+    $("reject").onclick = () => this._guard(() => (this.ringer.stop(), this.incoming.reject()));
     $("mute").onclick = () => this._guard(() => (this.call.isMuted ? this.call.unmute() : this.call.mute()));
     $("video").onclick = () => this._guard(() => (this.call.isLocalVideoOn ? this.call.stopVideo() : this.call.startVideo()));
     $("switch-camera").onclick = () => this._guard(() => this.call.switchCamera());
     $("hold").onclick = () => this._guard(() => (this.call.isOnHold ? this.call.resume() : this.call.hold()));
     $("hang-up").onclick = () => this._guard(() => this.call.hangUp());
+    $("fullscreen").onclick = () => this._guard(() => (document.fullscreenElement ? document.exitFullscreen() : $("stage").requestFullscreen()));
+    $("sign-out").onclick = () => this._guard(() => this.signOut());
     $("error-close").onclick = () => ($("error").hidden = true);
     for (const key of ["camera", "microphone", "speaker"]) $(`${key}-select`).onchange = (e) => this.pick(key, e.target.value);
     this.devices.addEventListener("changed", () => this._renderDevices());
@@ -71,13 +78,29 @@ export class CallApp {
       this.signaling.addEventListener("closed", (e) =>
         this.showError({ message: `Disconnected from the service (${e.detail.code}).`, hint: "Reload the page to sign in again." }),
       );
-      $("me").textContent = `${me.displayName} · ${me.userId}`;
+      $("me").textContent = `Signed in as ${me.displayName}`; // the long 8:acs: id: "Copy my id", or the tooltip
+      $("me").title = me.userId;
       $("sign-in").hidden = true;
+      $("sign-out").hidden = false;
       $("dialer").hidden = false;
+      $("people").hidden = false;
       $("devices").hidden = false;
       if (this.devices.available) await this.devices.refresh();
-      this._fillUsers();
+      await this._fillUsers();
+      this._peopleTimer = setInterval(() => this._fillUsers().catch(() => {}), 3000); // a live list, not one read at sign-in
     });
+  }
+
+  /** Leave any call, close the connection to the service, and show the sign-in again. */
+  async signOut() {
+    if (this.call && this.call.state !== CallState.DISCONNECTED) await this.call.hangUp();
+    clearInterval(this._peopleTimer);
+    this.ringer.stop();
+    this.signaling.close();
+    this.signaling = this.agent = this.call = null;
+    for (const id of ["dialer", "people", "devices", "call", "incoming", "ended", "sign-out", "error"]) $(id).hidden = true;
+    $("sign-in").hidden = false;
+    $("me").textContent = "";
   }
 
   /** Call what the dialer holds: names or user ids (comma-separated), or a group GUID to join. */
@@ -99,6 +122,7 @@ export class CallApp {
 
   async accept(video) {
     const incoming = this.incoming;
+    this.ringer.stop();
     $("incoming").hidden = true;
     await this._guard(async () => this._show(await incoming.accept({ video })));
   }
@@ -126,7 +150,9 @@ export class CallApp {
     const name = incoming.callerInfo.displayName || incoming.callerInfo.userId;
     $("incoming-text").textContent = `${name} is calling you${incoming.video ? " (video)" : ""}`;
     $("incoming").hidden = false;
+    this.ringer.ring("incoming");
     incoming.addEventListener("callEnded", (e) => {
+      this.ringer.stop();
       $("incoming").hidden = true;
       if (e.detail.code === 487) this._ended(`Missed call from ${name} (487)`);
     });
@@ -148,14 +174,27 @@ export class CallApp {
     this._renderLocal();
     this._renderTiles();
     this._timer = setInterval(() => this._renderTimer(), 1000);
+    this._statsTimer = setInterval(() => this._renderStats().catch(() => {}), 1000);
+    this._speakingTimer = setInterval(() => this._renderSpeaking(), 200);
   }
 
   _renderState() {
     const call = this.call;
     $("call-state").textContent = call.state;
+    const calling = call.direction === "Outgoing" && !call.isGroupCall && [CallState.CONNECTING, CallState.RINGING].includes(call.state);
+    const names = [...call.remoteParticipants.values()].map((p) => p.displayName || p.userId).join(", ");
+    $("calling").textContent = calling ? `Calling ${names || "…"}…` : "";
+    $("calling").hidden = !calling;
+    $("hang-up").textContent = calling ? "Cancel" : "Hang up";
+    if (calling && call.state === CallState.RINGING) this.ringer.ring("outgoing");
+    if (!calling) this.ringer.stop();
     this._renderControls();
+    if (call.state !== CallState.DISCONNECTED) this._renderTiles(); // a hold shows on the tiles
     if (call.state === CallState.DISCONNECTED) {
       clearInterval(this._timer);
+      clearInterval(this._statsTimer);
+      clearInterval(this._speakingTimer);
+      this._meters.clear();
       $("call").hidden = true;
       $("dialer").hidden = false;
       for (const tile of document.querySelectorAll(".tile.remote")) tile.remove();
@@ -196,15 +235,21 @@ export class CallApp {
     const call = this.call;
     const tiles = $("tiles");
     for (const tile of tiles.querySelectorAll(".tile.remote")) {
-      if (!call.remoteParticipants.has(tile.dataset.userId)) tile.remove();
+      if (!call.remoteParticipants.has(tile.dataset.userId)) {
+        this._meters.delete(tile.dataset.userId);
+        tile.remove();
+      }
     }
+    const count = call.remoteParticipants.size;
+    tiles.className = `tiles ${count <= 1 ? "n1" : count <= 4 ? `n${count}` : "many"}`;
+    $("stage").classList.toggle("with-remote", count > 0);
     for (const p of call.remoteParticipants.values()) {
       let tile = tiles.querySelector(`.tile.remote[data-user-id="${CSS.escape(p.userId)}"]`);
       if (!tile) {
         tile = document.createElement("div");
         tile.className = "tile remote";
         tile.dataset.userId = p.userId;
-        tile.innerHTML = '<div class="placeholder"></div><video autoplay playsinline muted></video><audio class="remote" autoplay></audio><span class="label"></span>';
+        tile.innerHTML = '<div class="placeholder"></div><video autoplay playsinline muted></video><audio class="remote" autoplay></audio><span class="label"></span><span class="quality" title="network quality"></span><div class="overlay" hidden></div>';
         tiles.appendChild(tile);
       }
       const video = tile.querySelector("video");
@@ -213,12 +258,60 @@ export class CallApp {
         video.srcObject = p.stream;
         audio.srcObject = p.stream;
         this.devices.route(audio);
+        this._meter(p.userId, p.stream);
       }
       const showing = p.stream && p.isVideoOn && !p.isOnHold && !call.isOnHold;
       video.style.visibility = showing ? "visible" : "hidden";
+      const overlay = tile.querySelector(".overlay");
+      overlay.textContent = call.isOnHold ? "You put the call on hold" : p.isOnHold ? `${p.displayName || "They"} put the call on hold` : "";
+      overlay.hidden = !overlay.textContent;
       tile.querySelector(".placeholder").textContent = showing ? "" : initials(p.displayName);
       const marks = [p.state !== "Connected" ? p.state : "", p.isMuted ? "muted" : "", p.isOnHold ? "on hold" : "", p.isRecording ? "recording" : ""].filter(Boolean);
       tile.querySelector(".label").textContent = [p.displayName || p.userId, ...marks].join(" · ");
+    }
+  }
+
+  /** The stats drawer (the Python collector's metrics, from each link's getStats) and each tile's network dot. */
+  async _renderStats() {
+    const call = this.call;
+    if (!call) return;
+    const rows = [];
+    for (const [userId, link] of call.links) {
+      const stats = await linkStats(link, userId);
+      const name = userId === "sfu" ? "SFU" : (call.remoteParticipants.get(userId) || {}).displayName || userId;
+      for (const row of stats.rows) rows.push([name, ...row]);
+      const tile = document.querySelector(`.tile.remote[data-user-id="${CSS.escape(userId)}"] .quality`);
+      if (tile) {
+        const level = quality(stats);
+        tile.className = `quality ${level}`;
+        tile.title = `network: ${level} (RTT ${stats.rtt ?? "?"} ms, loss ${stats.lossPercent.toFixed(1)} %)`;
+      }
+    }
+    if (!$("stats-drawer").open) return; // folded: nothing to draw
+    const body = $("stats-table").tBodies[0];
+    body.replaceChildren(...rows.map((cells) => {
+      const tr = document.createElement("tr");
+      for (const cell of cells) tr.appendChild(Object.assign(document.createElement("td"), { textContent: cell ?? "–" }));
+      return tr;
+    }));
+  }
+
+  /** Who is speaking: a green border on their tile, from their audio's level (Web Audio). */
+  _meter(userId, stream) {
+    if (!stream.getAudioTracks().length || !window.AudioContext) return;
+    this._audio ??= new AudioContext();
+    const analyser = this._audio.createAnalyser();
+    analyser.fftSize = 512;
+    this._audio.createMediaStreamSource(stream).connect(analyser);
+    this._meters.set(userId, { analyser, data: new Float32Array(analyser.fftSize) });
+  }
+
+  _renderSpeaking() {
+    for (const [userId, { analyser, data }] of this._meters) {
+      analyser.getFloatTimeDomainData(data);
+      const rms = Math.sqrt(data.reduce((sum, x) => sum + x * x, 0) / data.length);
+      const tile = document.querySelector(`.tile.remote[data-user-id="${CSS.escape(userId)}"]`);
+      if (tile) tile.classList.toggle("speaking", 20 * Math.log10(rms + 1e-9) > -45);
     }
   }
 
@@ -230,9 +323,24 @@ export class CallApp {
     }
   }
 
+  /** The people the service knows, live: online first; a button calls each. Names are text, never markup. */
   async _fillUsers() {
-    const users = await listUsers();
-    $("users").replaceChildren(...users.filter((u) => u.userId !== this.agent.userId).map((u) => new Option(u.displayName || u.name, u.name)));
+    if (!this.agent) return;
+    const users = (await listUsers()).filter((u) => u.userId !== this.agent.userId);
+    users.sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name));
+    $("users").replaceChildren(...users.map((u) => new Option(u.displayName || u.name, u.name)));
+    $("people-list").replaceChildren(...users.map((u) => {
+      const item = document.createElement("li");
+      item.dataset.name = u.name;
+      const dot = Object.assign(document.createElement("span"), { className: `dot${u.online ? " online" : ""}`, title: u.online ? "online" : "offline" });
+      const name = Object.assign(document.createElement("span"), { textContent: u.displayName || u.name });
+      const call = Object.assign(document.createElement("button"), { textContent: "Call", disabled: !u.online });
+      call.setAttribute("aria-label", `Call ${u.displayName || u.name}`);
+      call.onclick = () => (($("callee").value = u.name), this.dial(true));
+      item.append(dot, name, call);
+      return item;
+    }));
+    if (!users.length) $("people-list").replaceChildren(Object.assign(document.createElement("li"), { textContent: "Nobody else yet: open this page in another tab or on a phone." }));
   }
 
   async _guard(action) {
