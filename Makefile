@@ -78,6 +78,7 @@ bench: install $(NODE_INSTALLED)
 	$(BIN)/python benchmarks/bench_calls.py
 	$(BIN)/python benchmarks/bench_stats.py
 	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_call_app.py
 	$(BIN)/python benchmarks/bench_recording.py
 	$(BIN)/python benchmarks/bench_browser.py
 	$(BIN)/python benchmarks/bench_hostile.py

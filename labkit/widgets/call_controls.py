@@ -152,6 +152,7 @@ class CallControls(widgets.VBox):
     def _on_record(self, change: dict[str, Any]) -> None:
         if self._syncing or change["new"] == self.recording.is_recording_here:
             return
+        self.record_button.description = "Starting…" if change["new"] else "Saving…"
         self.errors.run(self.start_recording() if change["new"] else self.stop_recording())
 
     async def start_recording(self) -> Path:
@@ -172,4 +173,12 @@ class CallControls(widgets.VBox):
 
     def _on_hold(self, change: dict[str, Any]) -> None:
         if not self._syncing and change["new"] != self.call.is_on_hold:
-            self.errors.run(self.call.hold() if change["new"] else self.call.resume())
+            # at once, before the renegotiation is done: the press shows (the state follows with its event)
+            self.hold_button.description = "Holding…" if change["new"] else "Resuming…"
+            self.errors.run(self._hold_or_resume(change["new"]))
+
+    async def _hold_or_resume(self, hold: bool) -> None:
+        try:
+            await (self.call.hold() if hold else self.call.resume())
+        finally:
+            self.refresh()
