@@ -65,6 +65,10 @@ class CallApp(widgets.VBox):
         self.dialer.on_call(self._enter_call)
         self.prompt.on_accepted(self._enter_call)
         super().__init__([self.title, self.bridge, self.prompt, self.errors, self.setup_page], **kwargs)
+        # side by side with another app, each keeps its share: an opened stats plot does not squeeze the other
+        self.layout.flex = "1 1 0"
+        self.layout.min_width = "300px"
+        self.add_class("labkit-app")
 
     async def start(self) -> CallApp:
         if self.agent is not None:

@@ -97,6 +97,16 @@ async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) 
         await shot(page, f"4-muted-{width}px")
         assert await page.evaluate(TRUNCATED_BUTTONS) == [], f"labels cut short at {width} px"
     await page.set_viewport_size({"width": 1500, "height": 1100})
+    # opening one app's stats leaves the app beside it its share of the row
+    await page.get_by_text("Call stats").first.click()
+    await page.wait_for_timeout(2500)  # a plot drawn
+    widths = await page.evaluate(
+        "() => [...document.querySelectorAll('.labkit-app')].map((app) => app.getBoundingClientRect().width)"
+    )
+    assert len(widths) == 2, widths
+    assert min(widths) > 0.8 * max(widths), f"one app squeezed the other: {widths}"
+    await shot(page, "4-stats-open")
+    await page.get_by_text("Call stats").first.click()
 
     # Bob's video off: Alice's tile shows his initials (and keeps his bridge video, to release it)
     await page.get_by_role("button", name="Stop video").nth(1).click()
