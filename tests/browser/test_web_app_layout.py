@@ -49,6 +49,12 @@ async def test_people_calling_cancel_and_the_ring(service: EmbeddedService, peop
     await bob.agent.wait_for_incoming_call(timeout=10)
     await alice.page.get_by_text("Calling Bob…").wait_for(timeout=10_000)
     await alice.page.wait_for_function("() => window.labkit.ringer.ringing === 'outgoing'", timeout=10_000)
+    # while it rings, Alice sees her own camera (the preview), and who is in the call
+    await alice.page.wait_for_function(
+        "() => { const v = document.getElementById('local-video'); return v.videoWidth > 0 && !v.paused; }",
+        timeout=10_000,
+    )
+    await alice.page.locator("#roster", has_text="Bob (Ringing)").wait_for(timeout=10_000)
     await alice.shot("layout-1-calling")
     await alice.button("Cancel").click()
     await alice.wait_state("Disconnected")

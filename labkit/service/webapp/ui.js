@@ -241,6 +241,8 @@ export class CallApp {
       }
     }
     const count = call.remoteParticipants.size;
+    const people = [...call.remoteParticipants.values()].map((p) => `${p.displayName || p.userId} (${p.state})`);
+    $("roster").textContent = people.length ? `In this call: ${people.join(", ")}` : "";
     tiles.className = `tiles ${count <= 1 ? "n1" : count <= 4 ? `n${count}` : "many"}`;
     $("stage").classList.toggle("with-remote", count > 0);
     for (const p of call.remoteParticipants.values()) {
