@@ -24,7 +24,7 @@ from labkit.service import EmbeddedService
 from ..helpers import Factory, eventually, frames_during, free_port, has_audio, has_frames, has_video, serve
 from ..turn_server import relayed, turn_server
 from .chromium_lab import CHROMIUM_FLAGS, chromium_context, flags_with
-from .web_pages import WebPage
+from .web_pages import WebPage, page_video_calls
 
 pytestmark = pytest.mark.browser
 
@@ -47,12 +47,7 @@ async def test_page_calls_a_python_agent_and_media_flows_both_ways(
 ) -> None:
     bob = await people("Bob")
     alice = await WebPage.open(browser, service.url, "alice")
-    await alice.dial("bob", video=True)
-    incoming = await bob.agent.wait_for_incoming_call(timeout=10)
-    assert incoming.caller_info.display_name == "alice"
-    call = await incoming.accept(video_options=await bob.camera())
-    await call.wait_for_state(CallState.CONNECTED, timeout=15)
-    await alice.wait_state("Connected")
+    call = await page_video_calls(alice, bob)
     # Python side: Chromium's fake camera, decoded by aiortc, with pixels that move
     (remote,) = call.remote_participants
     await eventually(lambda: bool(remote.video_streams), 10, "Alice's video stream")

@@ -14,7 +14,7 @@ from labkit.service import EmbeddedService
 
 from ..helpers import Factory
 from .chromium_lab import CHROMIUM_FLAGS, chromium_context
-from .web_pages import WebPage
+from .web_pages import WebPage, page_video_calls
 
 pytestmark = pytest.mark.browser
 
@@ -78,11 +78,7 @@ async def test_a_call_looks_right_on_a_desktop_and_on_a_phone(
 ) -> None:
     bob = await people("Bob")
     alice = await WebPage.open(browser, service.url, "alice")
-    await alice.dial("bob", video=True)
-    incoming = await bob.agent.wait_for_incoming_call(timeout=10)
-    call = await incoming.accept(video_options=await bob.camera())
-    await call.wait_for_state(CallState.CONNECTED, timeout=15)
-    await alice.wait_state("Connected")
+    call = await page_video_calls(alice, bob)
     remote = f'.tile.remote[data-user-id="{bob.agent.user_id}"]'
     await alice.page.locator(f"{remote} video").wait_for(timeout=10_000)
     # the remote view is large, and you are a small picture in its corner

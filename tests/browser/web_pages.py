@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .chromium_lab import ARTIFACTS
+
+if TYPE_CHECKING:
+    from labkit import Call
+
+    from ..helpers import Person
 
 # What the page's call looks like, for a test: state, participants, and per-peer getStats.
 CALL_SUMMARY = """async () => {
@@ -87,3 +92,14 @@ class WebPage:
 
     async def shot(self, name: str) -> None:
         await self.page.screenshot(path=str(ARTIFACTS / f"web-app-{name}.png"))
+
+
+async def page_video_calls(page: WebPage, person: Person) -> Call:
+    """``page`` video-calls ``person`` (a Python agent), who accepts with a camera: both connected."""
+    await page.dial(person.name.lower(), video=True)
+    incoming = await person.agent.wait_for_incoming_call(timeout=10)
+    assert incoming.caller_info.display_name == page.name
+    call = await incoming.accept(video_options=await person.camera())
+    await call.wait_for_state("Connected", timeout=15)
+    await page.wait_state("Connected")
+    return call
