@@ -132,6 +132,10 @@ async def test_notebook_04_uses_the_page_camera(lab: Lab, page: Any) -> None:
     assert receives.startswith("the partner receives 640x480 at"), receives
     await output_line(page, "done", 60)
     await page.screenshot(path=str(ARTIFACTS / "notebook-04.png"), full_page=True)
+    # Run All left the call up; the notebook's last button ends it and releases the camera
+    await page.get_by_role("button", name="Hang up and clean up").click()
+    done = "Done: the call is over and your camera and microphone are released."
+    await page.get_by_text(done, exact=True).wait_for(timeout=30_000)
 
 
 async def test_notebook_05_a_web_page_in_the_notebook_calls_it(lab: Lab, page: Any) -> None:
@@ -161,3 +165,5 @@ async def test_notebook_05_a_web_page_in_the_notebook_calls_it(lab: Lab, page: A
     tile = page.locator(".labkit-tile", has_text="alice").locator("video.labkit-browser-video")
     await tile.wait_for(timeout=20_000)
     await page.screenshot(path=str(ARTIFACTS / "notebook-05.png"), full_page=True)
+    await page.get_by_role("button", name="Sign out and stop the service").click()
+    await page.get_by_text("Done: signed out, the service stopped.", exact=True).wait_for(timeout=30_000)

@@ -175,5 +175,5 @@ async def test_notebook_03_runs_to_the_end_in_jupyterlab_ten_times(lab: Lab, pag
     await outputs.filter(has_text="Alice").first.wait_for(timeout=10_000)
     await page.screenshot(path=str(ARTIFACTS / "notebook-03.png"), full_page=True)
     await page.get_by_role("button", name="Hang up and clean up").click()
-    await page.get_by_text("Done: the calls are over").wait_for(timeout=30_000)
+    await page.get_by_text("Done: the calls are over and the devices released.", exact=True).wait_for(timeout=30_000)
     print("Run All of notebook 03, seconds:", [round(t, 1) for t in times])

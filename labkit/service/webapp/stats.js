@@ -12,7 +12,8 @@ function rate(now, before, key, seconds) {
 
 const round = (value, digits = 0) => (value === null || value === undefined || Number.isNaN(value) ? null : Number(value.toFixed(digits)));
 
-/** Rows [direction, kind, kbit/s, packets/s, lost/s, jitter ms, RTT ms, frames/s, size], and the link's loss and RTT. */
+/** Rows [direction, kind, kbit/s, packets/s, lost/s, jitter ms, RTT ms, frames/s, size]; the link's loss, RTT and
+ * received audio level (`audioLevel`, linear). */
 export async function linkStats(link) {
   const report = await link.pc.getStats();
   const at = performance.now();
@@ -25,11 +26,13 @@ export async function linkStats(link) {
   let rtt = null;
   let lost = 0;
   let packets = 0;
+  let audioLevel = 0;
   report.forEach((stat) => {
     if (stat.type === "remote-inbound-rtp" && stat.roundTripTime !== undefined) rtt = Math.max(rtt ?? 0, stat.roundTripTime * 1000);
     if (stat.type !== "inbound-rtp" && stat.type !== "outbound-rtp") return;
     const before = last && last.byId.get(stat.id);
     const inbound = stat.type === "inbound-rtp";
+    if (inbound && stat.kind === "audio" && stat.audioLevel !== undefined) audioLevel = Math.max(audioLevel, stat.audioLevel);
     const bytes = rate(stat, before, inbound ? "bytesReceived" : "bytesSent", seconds);
     const count = rate(stat, before, inbound ? "packetsReceived" : "packetsSent", seconds);
     const lostRate = inbound ? rate(stat, before, "packetsLost", seconds) : null;
@@ -55,7 +58,7 @@ export async function linkStats(link) {
     ]);
   });
   rows.sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`));
-  return { rows, rtt: round(rtt, 1), lossPercent: packets > 0 ? (100 * lost) / packets : 0, jitter: Math.max(0, ...rows.map((r) => r[5] ?? 0)) };
+  return { rows, audioLevel, rtt: round(rtt, 1), lossPercent: packets > 0 ? (100 * lost) / packets : 0, jitter: Math.max(0, ...rows.map((r) => r[5] ?? 0)) };
 }
 
 /** "good", "poor" or "bad", as labkit.stats.diagnostics judges a link. */

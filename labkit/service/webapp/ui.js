@@ -7,6 +7,7 @@ import { linkStats, quality } from "./stats.js";
 import { accessCode, listUsers, needsAccessCode, rememberAccessCode, requestToken, SignalingClient, tokenExpiry } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
+const SPEAKING_LEVEL = 0.01; // getStats audioLevel (linear, 1 = full scale): about -40 dBFS, as labkit.stats.diagnostics
 
 function initials(name) {
   return (name || "?").split(/\s+/).map((w) => w[0] || "").join("").slice(0, 2).toUpperCase();
@@ -28,7 +29,6 @@ export class CallApp {
     this.incoming = null;
     this._timer = null;
     this._peopleTimer = null;
-    this._meters = new Map(); // userId -> {analyser, data}: the speaking indicator
     this.ringer = new Ringer();
     $("sign-in-button").onclick = () => this.signIn($("name").value);
     $("name").onkeydown = (e) => e.key === "Enter" && this.signIn($("name").value);
@@ -174,8 +174,7 @@ export class CallApp {
     this._renderLocal();
     this._renderTiles();
     this._timer = setInterval(() => this._renderTimer(), 1000);
-    this._statsTimer = setInterval(() => this._renderStats().catch(() => {}), 1000);
-    this._speakingTimer = setInterval(() => this._renderSpeaking(), 200);
+    this._statsTimer = setInterval(() => this._renderStats().catch(() => {}), 500);
   }
 
   _renderState() {
@@ -193,8 +192,6 @@ export class CallApp {
     if (call.state === CallState.DISCONNECTED) {
       clearInterval(this._timer);
       clearInterval(this._statsTimer);
-      clearInterval(this._speakingTimer);
-      this._meters.clear();
       $("call").hidden = true;
       $("dialer").hidden = false;
       for (const tile of document.querySelectorAll(".tile.remote")) tile.remove();
@@ -235,10 +232,7 @@ export class CallApp {
     const call = this.call;
     const tiles = $("tiles");
     for (const tile of tiles.querySelectorAll(".tile.remote")) {
-      if (!call.remoteParticipants.has(tile.dataset.userId)) {
-        this._meters.delete(tile.dataset.userId);
-        tile.remove();
-      }
+      if (!call.remoteParticipants.has(tile.dataset.userId)) tile.remove();
     }
     const count = call.remoteParticipants.size;
     const people = [...call.remoteParticipants.values()].map((p) => `${p.displayName || p.userId} (${p.state})`);
@@ -260,7 +254,6 @@ export class CallApp {
         video.srcObject = p.stream;
         audio.srcObject = p.stream;
         this.devices.route(audio);
-        this._meter(p.userId, p.stream);
       }
       const showing = p.stream && p.isVideoOn && !p.isOnHold && !call.isOnHold;
       video.style.visibility = showing ? "visible" : "hidden";
@@ -273,7 +266,8 @@ export class CallApp {
     }
   }
 
-  /** The stats drawer (the Python collector's metrics, from each link's getStats) and each tile's network dot. */
+  /** Twice a second, from each link's getStats: each tile's network dot and speaking border, and the stats drawer
+   * (the Python collector's metrics). The speaking level is the received audio's `audioLevel`: no Web Audio graph. */
   async _renderStats() {
     const call = this.call;
     if (!call) return;
@@ -282,11 +276,13 @@ export class CallApp {
       const stats = await linkStats(link, userId);
       const name = userId === "sfu" ? "SFU" : (call.remoteParticipants.get(userId) || {}).displayName || userId;
       for (const row of stats.rows) rows.push([name, ...row]);
-      const tile = document.querySelector(`.tile.remote[data-user-id="${CSS.escape(userId)}"] .quality`);
+      const tile = document.querySelector(`.tile.remote[data-user-id="${CSS.escape(userId)}"]`);
       if (tile) {
         const level = quality(stats);
-        tile.className = `quality ${level}`;
-        tile.title = `network: ${level} (RTT ${stats.rtt ?? "?"} ms, loss ${stats.lossPercent.toFixed(1)} %)`;
+        const dot = tile.querySelector(".quality");
+        dot.className = `quality ${level}`;
+        dot.title = `network: ${level} (RTT ${stats.rtt ?? "?"} ms, loss ${stats.lossPercent.toFixed(1)} %)`;
+        tile.classList.toggle("speaking", stats.audioLevel > SPEAKING_LEVEL);
       }
     }
     if (!$("stats-drawer").open) return; // folded: nothing to draw
@@ -296,25 +292,6 @@ export class CallApp {
       for (const cell of cells) tr.appendChild(Object.assign(document.createElement("td"), { textContent: cell ?? "–" }));
       return tr;
     }));
-  }
-
-  /** Who is speaking: a green border on their tile, from their audio's level (Web Audio). */
-  _meter(userId, stream) {
-    if (!stream.getAudioTracks().length || !window.AudioContext) return;
-    this._audio ??= new AudioContext();
-    const analyser = this._audio.createAnalyser();
-    analyser.fftSize = 512;
-    this._audio.createMediaStreamSource(stream).connect(analyser);
-    this._meters.set(userId, { analyser, data: new Float32Array(analyser.fftSize) });
-  }
-
-  _renderSpeaking() {
-    for (const [userId, { analyser, data }] of this._meters) {
-      analyser.getFloatTimeDomainData(data);
-      const rms = Math.sqrt(data.reduce((sum, x) => sum + x * x, 0) / data.length);
-      const tile = document.querySelector(`.tile.remote[data-user-id="${CSS.escape(userId)}"]`);
-      if (tile) tile.classList.toggle("speaking", 20 * Math.log10(rms + 1e-9) > -45);
-    }
   }
 
   _renderDevices() {
