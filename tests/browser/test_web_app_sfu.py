@@ -73,9 +73,11 @@ async def test_two_pages_and_three_agents_in_one_sfu_room(
         for participant in call.remote_participants:
             stream = participant.video_streams[0]
             await stream.wait_until_available(10)
-            assert await frames_during(stream, 1.0) >= 5, (
-                f"{participant.display_name}'s video"
-            )  # five members, two cores
+            # five members on two cores: up to three one-second windows (a starved second may hold 3)
+            counts = [await frames_during(stream, 1.0)]
+            while counts[-1] < 5 and len(counts) < 3:
+                counts.append(await frames_during(stream, 1.0))
+            assert counts[-1] >= 5, f"{participant.display_name}'s video: {counts} frames a second"
             if participant.display_name in ("dora", "eli"):
                 image = stream.latest_image()
                 assert image is not None
