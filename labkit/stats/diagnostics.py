@@ -26,8 +26,9 @@ handles, so its RTT, jitter and even loss look like a bad network, on loopback t
 ``cpu_overloaded`` (a media diagnostic) turns on when the media engine's loop runs more
 than ``OVERLOAD_LAG`` late (``MediaEngine.loop_lag``), or when the video encoder keeps up
 with less than ``ENCODER_BEHIND`` of its frames (W3C's ``qualityLimitationReason: cpu``).
-While it is on, the network qualities are not judged: they keep their last value, and
-the person is told to close other work rather than to change networks.
+While it is on, and for ``OVERLOAD_GRACE`` seconds after (the running averages it
+inflated take that long to decay), the network qualities are not judged: they keep their
+last value, and the person is told to close other work rather than to change networks.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ STALL_SECONDS = 2.0
 """No frames from the camera (or microphone) for this long is a freeze (or a failure)."""
 OVERLOAD_LAG = 0.1
 """The engine's loop this late (s) means this computer, not the network, slows the call."""
+OVERLOAD_GRACE = 3.0
+"""Seconds after an overload before the network is judged again: the RTCP jitter and RTT it inflated decay."""
 ENCODER_BEHIND = 0.6
 """An encoder that compresses less than this share of the frames it should is short of CPU."""
 EVALUATION_INTERVAL = 0.5
@@ -155,6 +158,7 @@ class UserFacingDiagnosticsFeature:
         self._collector = MediaStatsCollector(call, EVALUATION_INTERVAL, summary_interval=float("inf"))
         self._collector.listeners.append(self._evaluate)
         self._ever_connected = False
+        self._overloaded_at = float("-inf")
         self._loss_counts: dict[tuple[str, str], deque[tuple[float, float]]] = {}
 
     def get_latest(self) -> dict[str, DiagnosticValue]:
@@ -176,9 +180,11 @@ class UserFacingDiagnosticsFeature:
     def _evaluate(self, report: MediaStatsReport) -> None:
         overloaded = self._overloaded(report)
         self.media.update("cpu_overloaded", overloaded)
+        now = time.monotonic()
         if overloaded:
+            self._overloaded_at = now
             self._loss_counts.clear()  # what a starved process lost says nothing of the network
-        self._evaluate_network(report, judge_quality=not overloaded)
+        self._evaluate_network(report, judge_quality=now - self._overloaded_at > OVERLOAD_GRACE)
         self._evaluate_media()
 
     def _overloaded(self, report: MediaStatsReport) -> bool:

@@ -70,6 +70,8 @@ async def test_people_calling_cancel_and_the_ring(service: EmbeddedService, peop
     # signing out leaves the list (offline) and shows the sign-in again
     await carol.button("Sign out").click()
     await carol.page.locator("#sign-in").wait_for(state="visible", timeout=5_000)
+    await carol.page.wait_for_timeout(500)
+    assert await carol.page.locator("#error").is_hidden(), await carol.page.locator("#error").text_content()
     await people_list.locator("li", has_text="carol").locator(".dot:not(.online)").wait_for(timeout=10_000)
 
 

@@ -75,9 +75,11 @@ export class CallApp {
       });
       this.agent = new CallAgent(this.signaling, this.devices);
       this.agent.addEventListener("incomingCall", (e) => this._onIncoming(e.detail));
-      this.signaling.addEventListener("closed", (e) =>
-        this.showError({ message: `Disconnected from the service (${e.detail.code}).`, hint: "Reload the page to sign in again." }),
-      );
+      const signaling = this.signaling;
+      signaling.addEventListener("closed", (e) => {
+        if (this.signaling !== signaling) return; // signed out: nothing went wrong
+        this.showError({ message: `Disconnected from the service (${e.detail.code}).`, hint: "Reload the page to sign in again." });
+      });
       $("me").textContent = `Signed in as ${me.displayName}`; // the long 8:acs: id: "Copy my id", or the tooltip
       $("me").title = me.userId;
       $("sign-in").hidden = true;
