@@ -11,9 +11,11 @@ from labkit.media.ice import IceMode, set_ice_mode
 from labkit.protocol.signaling_client import request_token
 from labkit.service import EmbeddedService, ServiceLimits, SfuConfiguration, start_service
 
+from . import ast_parse_guard
 from .agent_socket import AgentSocket
 from .helpers import Factory, Person
 
+ast_parse_guard.install()  # before any test fails: pytest parses sources to report failures
 set_ice_mode(IceMode.LOOPBACK)  # every test keeps ICE on 127.0.0.1, raw aiortc peers included
 
 TEST_LIMITS = ServiceLimits(token_burst=100_000)

@@ -73,6 +73,31 @@ async def frames_during(stream: object, seconds: float) -> int:
     return int(stream.frames_received - before)  # type: ignore[attr-defined]
 
 
+async def frames_arrive(stream: object, at_least: int, within: float = 5.0, what: str = "video") -> None:
+    """Wait (bounded) until ``stream`` (a RemoteVideoStream) has received ``at_least`` more frames.
+
+    The claim is that video flows; how fast is for ``benchmarks/`` (a loaded machine halves the rate).
+    """
+    loop = asyncio.get_running_loop()
+    before = stream.frames_received  # type: ignore[attr-defined]
+    deadline = loop.time() + within
+    while (got := int(stream.frames_received - before)) < at_least:  # type: ignore[attr-defined]
+        if loop.time() > deadline:
+            raise AssertionError(f"{what}: {got} frames in {within} s, expected at least {at_least}")
+        await asyncio.sleep(0.05)
+
+
+async def grows_by(read: Callable[[], Awaitable[float]], amount: float, within: float = 5.0, what: str = "") -> None:
+    """Wait (bounded) until the counter ``read()`` (a page's framesDecoded, say) has grown by ``amount``."""
+    loop = asyncio.get_running_loop()
+    before = await read()
+    deadline = loop.time() + within
+    while (grown := await read() - before) < amount:
+        if loop.time() > deadline:
+            raise AssertionError(f"{what or 'the counter'} grew by {grown} in {within} s, expected {amount}")
+        await asyncio.sleep(0.1)
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as probe:

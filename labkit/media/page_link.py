@@ -47,11 +47,12 @@ PERMISSION_TIMEOUT = 120.0
 class PageMessage(StrEnum):
     """Message types between the kernel and the page (``type`` of each JSON object)."""
 
-    HELLO = "hello"  # page: a front end is here (again): start over
+    HELLO = "hello"  # page: a front end is here (again), with its page id: start over (once per id)
     DEVICES = "devices"  # page: its enumerateDevices()
     ANSWER = "answer"  # page: the SDP answer
     PERMISSION = "permission"  # page: what getUserMedia was granted
     SOURCE_FAILED = "source-failed"  # page: a device could not be opened
+    WELCOME = "welcome"  # kernel: the hello of this page id arrived (the page stops repeating it)
     OFFER = "offer"  # kernel: the SDP offer, with what each m-line carries
     ASK_PERMISSION = "ask-permission"  # kernel: prompt for devices
     ROUTE_SPEAKER = "route-speaker"  # kernel: play the speaker track on this deviceId
@@ -105,6 +106,7 @@ class PageLink:
         self._negotiating: asyncio.Task[None] | None = None
         self._settled = asyncio.Event()  # the current connection is up (or has failed)
         self._permission_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._page_id: str | None = None  # the page whose hello was last handled
         self._closed = False
 
     @property
@@ -210,6 +212,13 @@ class PageLink:
 
     async def _handle(self, kind: PageMessage, message: dict[str, Any]) -> None:
         if kind is PageMessage.HELLO:
+            # the page repeats its hello until welcomed (a comm message can be lost while a front end
+            # starts); a repeat from the page already attached changes nothing
+            page_id = str(message.get("page", ""))
+            self._send({"type": PageMessage.WELCOME.value, "page": page_id})
+            if self.attached and page_id and page_id == self._page_id:
+                return
+            self._page_id = page_id
             self.secure_context = bool(message.get("secureContext"))
             await self._start_over()
             self.attached = True
@@ -268,6 +277,8 @@ class PageLink:
                 output.transceiver = None
             self._speaker_transceiver = None
             old, self._pc = self._pc, None
+            if self._answer is not None and not self._answer.done():
+                self._answer.set_result("")  # the old page will not answer: the negotiation loop moves on
             await old.close()
         self._pc = pc = PeerConnection(rtc_configuration())
         self._settled = settled = asyncio.Event()

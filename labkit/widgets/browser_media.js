@@ -8,6 +8,8 @@
 const bridges = (globalThis.labkitBridges ??= new Map());
 const bridgeEvents = (globalThis.labkitBridgeEvents ??= new EventTarget());
 const GATHER_TIMEOUT_MS = 3000;
+const HELLO_INTERVAL_MS = 1000;
+const HELLO_ATTEMPTS = 120;
 
 class PageBridge {
   constructor(model) {
@@ -25,8 +27,28 @@ class PageBridge {
     model.on("msg:custom", this.onMessage);
     navigator.mediaDevices?.addEventListener("devicechange", this.onDeviceChange);
     this.reset();
-    model.send({ type: "hello", secureContext: window.isSecureContext, mediaDevices: Boolean(navigator.mediaDevices) });
+    this.welcomed = false;
+    this.closed = false;
+    this.pageId = crypto.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
+    this.sayHello();
     this.sendDevices();
+  }
+
+  // Hello until the kernel answers "welcome": a message sent while the kernel or the page's
+  // widget manager is still starting can be lost. The kernel ignores repeats of the same page id.
+  sayHello(attempt = 0) {
+    if (this.welcomed || this.closed) return;
+    if (attempt === HELLO_ATTEMPTS) {
+      console.warn(`labkit bridge: the kernel did not answer ${HELLO_ATTEMPTS} hellos; is it busy?`);
+      return;
+    }
+    this.model.send({
+      type: "hello",
+      page: this.pageId,
+      secureContext: window.isSecureContext,
+      mediaDevices: Boolean(navigator.mediaDevices),
+    });
+    this.helloTimer = setTimeout(() => this.sayHello(attempt + 1), HELLO_INTERVAL_MS);
   }
 
   reset() {
@@ -39,6 +61,8 @@ class PageBridge {
   }
 
   close() {
+    this.closed = true;
+    clearTimeout(this.helloTimer);
     this.model.off("msg:custom", this.onMessage);
     navigator.mediaDevices?.removeEventListener("devicechange", this.onDeviceChange);
     this.reset();
@@ -47,6 +71,10 @@ class PageBridge {
   }
 
   async receive(message) {
+    if (message.type === "welcome") {
+      if (message.page === this.pageId) this.welcomed = true;
+      return;
+    }
     if (message.type === "offer") return this.answer(message);
     if (message.type === "ask-permission") return this.askPermission(message);
     if (message.type === "route-speaker") return this.routeSpeaker(message.deviceId);

@@ -21,7 +21,18 @@ from labkit.calling import Features
 from labkit.media import frame_code
 from labkit.service import EmbeddedService
 
-from ..helpers import Factory, eventually, frames_during, free_port, has_audio, has_frames, has_video, serve
+from ..helpers import (
+    Factory,
+    eventually,
+    frames_arrive,
+    frames_during,
+    free_port,
+    grows_by,
+    has_audio,
+    has_frames,
+    has_video,
+    serve,
+)
 from ..turn_server import relayed, turn_server
 from .chromium_lab import CHROMIUM_FLAGS, chromium_context, flags_with
 from .web_pages import WebPage, page_video_calls
@@ -53,7 +64,7 @@ async def test_page_calls_a_python_agent_and_media_flows_both_ways(
     await eventually(lambda: bool(remote.video_streams), 10, "Alice's video stream")
     stream = remote.video_streams[0]
     await stream.wait_until_available(10)
-    assert await frames_during(stream, 1.0) >= 10
+    await frames_arrive(stream, 10)
     first = stream.latest_image()
     await asyncio.sleep(0.5)
     second = stream.latest_image()
@@ -179,7 +190,7 @@ async def test_controls_from_the_page_reach_python_and_back(
     assert await frames_during(video, 1.0) == 0
     await alice.button("Start video").click()
     await eventually(lambda: video.is_available, 5, "Alice's video coming back")
-    assert await frames_during(video, 1.0) >= 10
+    await frames_arrive(video, 10)
 
     bob_id = bob.agent.user_id
 
@@ -195,8 +206,8 @@ async def test_controls_from_the_page_reach_python_and_back(
     await alice.button("Resume").click()
     await call.wait_for_state(CallState.CONNECTED, timeout=10)
     await alice.wait_state("Connected")
-    assert await frames_during(video, 1.5) >= 10
-    assert await rate(page_frames, 1.5) >= 10
+    await frames_arrive(video, 10)
+    await grows_by(page_frames, 10, what="the page decoding Bob's video after the resume")
 
     # Python -> page: mute, video off, hold, each seen in the page's participant and its media
     async def page_audio_energy() -> float:
@@ -234,12 +245,12 @@ async def test_controls_from_the_page_reach_python_and_back(
     recording = call.feature(Features.RECORDING)
     path = await recording.start(tmp_path / "with-a-page.webm")
     await alice.page.locator(".tile.remote", has_text="recording").wait_for(timeout=5_000)
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(2.0)
     await recording.stop()
     await eventually_async(lambda: participant_flag(alice, bob_id, "isRecording", False), 5, "the mark going")
     with av.open(str(path)) as container:
         pictures = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    assert len(pictures) >= 15
+    assert len(pictures) >= 10, len(pictures)  # two seconds of the call (about 30 when not loaded)
     page_cell = pictures[-1][120:360, 0:320]  # the page's 640x480 camera, fitted into the left cell
     assert page_cell.std() > 10  # Chromium's fake camera, not an empty cell
     assert frame_code.decode(np.asarray(page_cell, dtype=np.uint8)) is None  # and not a labkit camera
@@ -370,7 +381,7 @@ async def test_garbage_from_a_page_gets_errors_and_harms_no_call(
     (remote,) = call.remote_participants  # Alice's call is unharmed
     assert call.state is CallState.CONNECTED
     await eventually(lambda: bool(remote.video_streams), 10, "Alice's video stream")
-    assert await frames_during(remote.video_streams[0], 1.0) >= 10
+    await frames_arrive(remote.video_streams[0], 10)
     assert await rate(lambda: page_frames(alice, bob.agent.user_id)) > 0
 
 
@@ -398,13 +409,13 @@ async def test_switch_camera_and_pickers_in_the_page(
     await alice.page.locator("#camera-select").select_option(label="fake_device_2")
     await eventually_async(lambda: has_label(alice, camera_label, "fake_device_2"), 5, "the page sending camera 2")
     await asyncio.sleep(0.5)
-    assert await frames_during(video, 1.0) >= 10  # Bob keeps receiving, from the other camera
+    await frames_arrive(video, 10)  # Bob keeps receiving, from the other camera
     # Switch camera (ACS switchSource to the next camera) wraps round to fake_device_0, and the picker follows
     await alice.button("Switch camera").click()
     await eventually_async(lambda: has_label(alice, camera_label, "fake_device_0"), 5, "the page back on camera 0")
     assert await alice.page.evaluate(picked) == "fake_device_0"
     await asyncio.sleep(0.5)
-    assert await frames_during(video, 1.0) >= 10
+    await frames_arrive(video, 10)
     await alice.button("Hang up").click()
     await call.wait_for_state(CallState.DISCONNECTED, timeout=10)
 
@@ -436,7 +447,7 @@ async def test_a_page_calls_python_through_a_real_turn_server(browser: Any, tmp_
             (remote,) = call.remote_participants
             await eventually(lambda: bool(remote.video_streams), 10, "Alice's video stream")
             await remote.video_streams[0].wait_until_available(10)
-            assert await frames_during(remote.video_streams[0], 1.0) >= 10
+            await frames_arrive(remote.video_streams[0], 10)
             before = await alice.peer_stats(bob.user_id)
             await asyncio.sleep(1.0)
             after = await alice.peer_stats(bob.user_id)
@@ -531,7 +542,7 @@ async def test_a_page_and_a_python_agent_keep_their_call_through_a_service_resta
             service.wait(10)
             await alice.page.get_by_text("reconnecting").wait_for(timeout=10_000)
             page_before = await alice.peer_stats(bob.user_id)
-            assert await frames_during(stream, 1.0) >= 10  # the page's camera still reaches Python
+            await frames_arrive(stream, 10)  # the page's camera still reaches Python
             page_after = await alice.peer_stats(bob.user_id)
             assert page_after["video"]["framesDecoded"] - page_before["video"]["framesDecoded"] >= 10
             service = serve(port, tmp_path)  # back, with the same signing key

@@ -191,6 +191,10 @@ class WebAppPeer:
         stats: dict[str, Any] = (await self.summary())["peers"][user_id]
         return stats
 
+    async def total(self, user_id: str, kind: str, field: str) -> float:
+        """``field`` of the inbound ``kind`` stream from ``user_id`` now (0 before there is one)."""
+        return float(((await self.peer(user_id))[kind] or {field: 0})[field])
+
     async def rate(self, user_id: str, kind: str, field: str, seconds: float = 1.0) -> float:
         """How fast ``field`` of the inbound ``kind`` stream from ``user_id`` grows, per second."""
         before = (await self.peer(user_id))[kind] or {field: 0}

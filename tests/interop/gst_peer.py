@@ -73,6 +73,10 @@ class GstPeer:
     async def stats(self) -> dict[str, Any]:
         return await self.command("stats")
 
+    async def video_frames(self) -> float:
+        """Video frames webrtcbin has decoded so far."""
+        return float((await self.stats())["videoFrames"])
+
     async def frames_during(self, seconds: float) -> int:
         """Video frames webrtcbin decoded in the next ``seconds``."""
         before = (await self.stats())["videoFrames"]

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
 from labkit import CallState
 from labkit.errors import ErrorCode, LabkitError
+from labkit.media.page_link import PageLink
 from labkit.widgets import BrowserMedia, CallApp
 
-from ..helpers import Factory, engine_threads, frames_during
+from ..helpers import Factory, engine_threads, frames_arrive
 
 
 async def test_without_a_page_everything_falls_back_to_kernel_devices(people: Factory) -> None:
@@ -52,7 +56,7 @@ async def test_without_a_page_everything_falls_back_to_kernel_devices(people: Fa
     await call.wait_for_state(CallState.CONNECTED, timeout=10)
     (remote,) = bob_call.remote_participants
     await remote.video_streams[0].wait_until_available(10)
-    assert await frames_during(remote.video_streams[0], 1.0) >= 10
+    await frames_arrive(remote.video_streams[0], 10)
     await bridge.dispose()
 
 
@@ -85,3 +89,35 @@ async def test_dispose_leaves_no_engine_thread(people: Factory) -> None:
     await bridge.dispose()
     await alice.client.dispose()
     assert not engine_threads()
+
+
+async def test_a_page_hello_is_welcomed_and_handled_once_per_page(people: Factory) -> None:
+    alice = await people("Alice")
+    sent: list[dict[str, Any]] = []
+    link = PageLink(alice.devices.engine, sent.append)
+
+    def count(kind: str) -> int:
+        return [message["type"] for message in list(sent)].count(kind)
+
+    async def until(done: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, [message["type"] for message in sent]
+            await asyncio.sleep(0.02)
+
+    link.receive({"type": "hello", "page": "tab-1", "secureContext": True})
+    await until(lambda: count("offer") == 1, 10)
+    assert sent[0] == {"type": "welcome", "page": "tab-1"}
+    assert link.attached
+    # the page repeats its hello until welcomed: a repeat is welcomed, and the connection stays
+    link.receive({"type": "hello", "page": "tab-1", "secureContext": True})
+    await until(lambda: count("welcome") == 2, 10)
+    await asyncio.sleep(0.5)
+    assert count("offer") == 1
+    # a reload is a new page: a new connection at once, though the old page never answered its offer
+    link.receive({"type": "hello", "page": "tab-2", "secureContext": True})
+    await until(lambda: count("offer") == 2, 5)  # within the 10 s the old offer would have waited
+    first, second = (message["sdp"] for message in sent if message["type"] == "offer")
+    ufrag = re.compile(r"a=ice-ufrag:(\S+)")
+    assert ufrag.findall(first)[0] != ufrag.findall(second)[0]
+    await alice.devices.engine.run(link.close())
