@@ -65,8 +65,8 @@ async def test_a_recording_holds_both_sides_and_everyone_is_told(people: Factory
 
     pictures, audio, duration = read_webm(path)
     assert 2.5 < duration < 4.5
-    # 15 frames/s; a loaded machine drops some (the writer keeps time), so the floor is 9 a second
-    assert 9 * duration <= len(pictures) <= 15 * 4.5, (len(pictures), duration)
+    # 15 frames/s; a loaded machine drops some (the writer keeps time: 8.7 a second seen with a core busy)
+    assert 6 * duration <= len(pictures) <= 15 * 4.5, (len(pictures), duration)
     assert pictures[0].shape == (480, 640, 3)
     # two cells side by side: Bob's camera 2 as received, then Alice's camera 1 as sent,
     # each 640x480 fitted into 320x240 in the middle of its cell
