@@ -7,7 +7,11 @@ frame the moment it is complete, that is, its packets run without a gap from the
 bit; and in decoding order:
 
 * A frame with a hole is never released. A hole waits for retransmissions, a
-  ``repair_window`` of at least 0.3 s and 2.5 round trips. The buffer sends the NACKs
+  ``repair_window`` of at least 0.3 s and 2.5 round trips. A frame whose last packets
+  have simply not come yet, with nothing after them, is not a loss but a stall (a busy
+  engine reads a big keyframe's burst late): it waits up to ``STALL_WAIT``. Given up at
+  0.3 s, such a keyframe was dropped, asked for again, and dropped again, so video
+  froze for good behind an SFU. The buffer sends the NACKs
   itself (``PeerConnection`` turns aiortc's off): aiortc's receiver asks for every packet
   still missing each time a new gap shows, which floods a congested link with
   retransmissions, and never asks again for a retransmission that was lost. Here each
@@ -41,6 +45,8 @@ NACK_INTERVAL: Final = 0.04
 MAX_NACKS: Final = 6
 """Requests for one packet at most."""
 MAX_NACK_PACKETS: Final = 200
+STALL_WAIT: Final = 2.0
+"""Seconds a frame may wait for its last packets when nothing after them has come (a stall, not a loss)."""
 KEYFRAME_REQUEST_INTERVAL: Final = 0.3
 """Seconds between two keyframe requests while one is awaited."""
 MAX_PACKETS: Final = 2_000
@@ -308,9 +314,15 @@ class VideoJitterBuffer:
 
     def _hole_expired(self) -> None:
         self._hole_timer = None
-        if not self._closed:
-            self._give_up()
-            self._release()
+        if self._closed:
+            return
+        now = self._scheduler.time()
+        stall_ends = self._hole_started + STALL_WAIT
+        if not self.missing() and now < stall_ends:  # nothing lost between packets: the frame's end is late
+            self._hole_timer = self._scheduler.call_at(min(now + self.repair_window, stall_ends), self._hole_expired)
+            return
+        self._give_up()
+        self._release()
 
     def _give_up(self) -> None:
         """What is missing will not come: drop the frame that waits for it, and go on from a later keyframe."""

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labkit import Call
+from labkit import Call, Features
 from labkit.protocol.messages import SFU_ID
 from labkit.service import EmbeddedService
+from labkit.stats import MediaStatsCollector
 
 from ..helpers import Factory, eventually, frames_arrive, has_audio, has_stamp
 from .chromium_lab import CHROMIUM_FLAGS, chromium_context
@@ -38,6 +39,17 @@ async def receiving(page: WebPage, user_ids: set[str]) -> bool:
         peers.get(u, {}).get("video") and peers[u]["video"]["framesDecoded"] > 10 and peers[u]["audio"]["packets"] > 50
         for u in user_ids
     )
+
+
+VIDEO_IN = ("frames_received", "frames_decoded", "frames_dropped", "nack_count", "pli_count", "bitrate")
+
+
+def video_received(stats: MediaStatsCollector, name: str) -> str:
+    """The last samples of the video received from ``name``: why a stream starved."""
+    samples = [
+        s for s in stats.samples if (s.participant, s.direction.value, s.kind.value) == (name, "receive", "video")
+    ]
+    return "; ".join(str({key: s.metrics.get(key) for key in VIDEO_IN}) for s in samples[-3:]) or "no samples"
 
 
 def sees(call: Call, count: int) -> bool:
@@ -74,7 +86,19 @@ async def test_two_pages_and_three_agents_in_one_sfu_room(
             stream = participant.video_streams[0]
             await stream.wait_until_available(10)
             # five members on two cores: a starved second may hold 0 to 3 frames, so the wait is longer
-            await frames_arrive(stream, 5, within=8, what=f"{participant.display_name}'s video")
+            stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=1.0)
+            try:
+                await frames_arrive(stream, 5, within=8, what=f"{participant.display_name}'s video")
+            except AssertionError as starved:
+                link = call.media.links.get(participant.identifier.raw_id)
+                state = (
+                    (link.connection_state, link.ice_connection_state, link.dtls_state, link.failure) if link else None
+                )
+                audio = participant.audio_level_dbfs()
+                seen = video_received(stats, participant.display_name)
+                raise AssertionError(f"{starved}; link {state}, audio {audio:.1f} dBFS; {seen}") from None
+            finally:
+                await stats.dispose()
             if participant.display_name in ("dora", "eli"):
                 image = stream.latest_image()
                 assert image is not None

@@ -20,7 +20,7 @@ from aiortc.rtp import RtpPacket
 
 from labkit.media.audio_jitter_buffer import AudioJitterBuffer
 from labkit.media.jitter_buffer import Unwrapper
-from labkit.media.video_jitter_buffer import VideoJitterBuffer
+from labkit.media.video_jitter_buffer import STALL_WAIT, VideoJitterBuffer
 
 DEPAYLOADED = "_data"
 """Where aiortc's receiver puts a packet's depayloaded bytes before its jitter buffer sees it."""
@@ -184,6 +184,23 @@ def test_an_unrepaired_hole_is_given_up_and_a_keyframe_is_awaited(frames: list[l
     bench.feed(frames[6] + frames[7])  # frames[6] is a keyframe
     assert bench.timestamps() == [frames[0][0].timestamp, frames[6][0].timestamp, frames[7][0].timestamp]
     assert bench.buffer.stats.frames_dropped >= 3
+
+
+def test_a_frame_whose_end_comes_late_is_waited_for_not_given_up(frames: list[list[RtpPacket]]) -> None:
+    bench = VideoBench()
+    bench.feed(frames[0])
+    late = frames[2]
+    bench.feed(frames[1] + late[:1])  # a frame's first packet, then nothing for 0.8 s: a stall
+    bench.feed(late[1:] + frames[3], at=bench.clock.now + 0.8)
+    assert bench.timestamps() == [f[0].timestamp for f in frames[:4]]
+    assert bench.buffer.stats.frames_dropped == 0
+    assert bench.keyframe_requests == 0
+    assert bench.nacks == []  # nothing was missing between packets
+    # a stall that outlasts STALL_WAIT is given up, and a keyframe is asked for
+    bench.feed(frames[4][:1])
+    bench.clock.advance_to(bench.clock.now + STALL_WAIT + 0.01)
+    assert bench.keyframe_requests == 1
+    assert bench.buffer.stats.frames_dropped == 1
 
 
 def test_a_keyframe_with_a_hole_is_repaired_or_asked_for_again(frames: list[list[RtpPacket]]) -> None:
