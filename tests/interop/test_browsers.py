@@ -105,7 +105,11 @@ async def test_a_browser_and_a_python_agent(
 
         await call.mute()
         await asyncio.sleep(0.8)
-        assert await web.rate(me, "audio", "energy") < 1e-5, "labkit muted: silence in the page"
+        # a second of silence in the page (the tone is about 0.0125 a second; a window may catch its tail)
+        quiet = [await web.rate(me, "audio", "energy")]
+        while quiet[-1] >= 1e-5 and len(quiet) < 4:
+            quiet.append(await web.rate(me, "audio", "energy"))
+        assert quiet[-1] < 1e-5, f"labkit muted: energy in the page, a second at a time: {quiet}"
         await call.unmute()
         await web.do("mute")
         await eventually(lambda: remote.is_muted and remote.audio_level_dbfs() < -60, 5, "the page muted")
