@@ -50,6 +50,10 @@ around here, in this one place, on this instance only (no aiortc class is patche
    what does not fit, each broken keyframe asks for another (PLI), and video freezes. Here
    each ICE socket asks for ``RECEIVE_BUFFER_BYTES``, 1 MiB (Linux caps it at
    ``net.core.rmem_max``).
+10. **Round-trip time.** ``RTCRtpSender`` reports ``roundTripTime`` as a moving average
+    (0.85 old, 0.15 new), so one RTCP report that a busy engine handled late skews it for
+    ten seconds or more. W3C's is the latest measurement. Here each sender's reports are
+    measured (``RoundTripTime``), and ``getStats()`` reports the latest.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aioice import Candidate
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription, RTCStatsReport
 from aiortc.codecs import is_rtx
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, SRTPProtectionProfile, certificate_digest
@@ -91,6 +95,7 @@ from .network_conditions import Direction, Impairment, NetworkConditions
 from .packet_capture import PacketCapture
 from .rate_control import LossBasedLimit, RateControl, RetransmissionBudget
 from .receive_path import Path, ReceivePath, ReceiverPorts, ReceiveStats
+from .round_trip_time import RoundTripTime
 from .vp8_encoder import Vp8Encoder
 
 logger = logging.getLogger(__name__)
@@ -171,6 +176,7 @@ class PeerConnection(RTCPeerConnection):
         self._impairing = False  # conditions were set once: the transports are (or will be) wrapped
         self._max_bitrates: dict[str, int | None] = {"audio": None, "video": None}
         self._capped: set[int] = set()
+        self._round_trips: dict[int, RoundTripTime] = {}  # id(sender) -> its measurements (fault 10)
         self.receive_paths: dict[str, ReceivePath] = {}
         """Each receiver's jitter buffers, by mid (fault 6): labkit's unless switched to aiortc's."""
         self._receive_path: Path = "labkit"
@@ -184,6 +190,42 @@ class PeerConnection(RTCPeerConnection):
         """(time.monotonic(), what, state): each W3C state change of this connection and its transports."""
         for event, what, state in _STATE_EVENTS:
             self.on(event, self._noter(what, state))
+
+    # --- fault 10: W3C's round-trip time ---------------------------------------------------
+
+    async def getStats(self) -> RTCStatsReport:
+        """W3C ``getStats()``: aiortc's, with each sender's ``roundTripTime`` its latest measurement."""
+        senders = self.getSenders()
+        reports = await asyncio.gather(*(s.getStats() for s in senders), *(r.getStats() for r in self.getReceivers()))
+        for sender, report in zip(senders, reports, strict=False):
+            round_trip = self._round_trips.get(id(sender))
+            if round_trip is None or round_trip.latest is None:
+                continue
+            for stats in report.values():
+                if stats.type == "remote-inbound-rtp":
+                    stats.roundTripTime = round_trip.latest
+        merged = RTCStatsReport()
+        for report in reports:
+            merged.update(report)
+        return merged
+
+    def _measure_round_trips(self, sender: Any) -> None:
+        """Measure each RTCP report block about ``sender`` (once per sender)."""
+        if id(sender) in self._round_trips:
+            return
+        round_trip = self._round_trips[id(sender)] = RoundTripTime()
+        inner: Callable[[Any], Awaitable[None]] = sender._handle_rtcp_packet
+
+        async def handle(packet: Any) -> None:
+            if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                now = time.time()  # aiortc stamps each SR it sends with time.time()
+                sent_lsr, sent_at = sender._RTCRtpSender__lsr, sender._RTCRtpSender__lsr_time
+                for block in packet.reports:
+                    if block.ssrc == sender._ssrc:
+                        round_trip.on_report_block(block.lsr, block.dlsr, sent_lsr, sent_at, now)
+            await inner(packet)
+
+        sender._handle_rtcp_packet = handle
 
     # --- fault 2: re-offers keep the negotiated numbers -----------------------------------
 
@@ -508,6 +550,7 @@ class PeerConnection(RTCPeerConnection):
             self._receivers.add(id(receiver))
             _ignore_bye(receiver)
             self._install_receive_path(transceiver)
+        self._measure_round_trips(transceiver.sender)
         if transceiver.kind == "video":
             self._tune_sender(transceiver)
 

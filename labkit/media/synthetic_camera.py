@@ -53,6 +53,27 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
+CLOCK_CHARACTERS = "0123456789:.# "
+"""What the clock line is made of."""
+
+
+@functools.lru_cache(maxsize=8)
+def _clock_glyphs(size: int) -> dict[str, npt.NDArray[np.uint8]]:
+    """Each clock character drawn once, yellow on black (drawing text holds the GIL for about 0.3 ms a line)."""
+    font = _font(size)
+    font_size = font.size if isinstance(font, ImageFont.FreeTypeFont) else 12
+    height = round(font_size * 1.5)
+    glyphs = {}
+    for character in CLOCK_CHARACTERS:
+        width = max(1, round(font.getlength(character)))
+        image = Image.new("RGB", (width, height), (0, 0, 0))
+        ImageDraw.Draw(image).text((0, 2), character, font=font, fill=(255, 255, 0))
+        glyph = np.asarray(image)
+        glyph.setflags(write=False)
+        glyphs[character] = glyph
+    return glyphs
+
+
 class SyntheticCameraTrack(MediaStreamTrack):
     """Frames at ``fps`` that show ``label``, the time and the frame stamp of ``frame_code``."""
 
@@ -75,7 +96,7 @@ class SyntheticCameraTrack(MediaStreamTrack):
         """The owner's colour: a frame round the picture and the name's box, so two people never look alike."""
         self._background = _background(pattern or PATTERNS[(camera - 1) % len(PATTERNS)], width, height)
         self._title = self._render_text(label, height // 12, accent or (20, 20, 20))
-        self._clock_font = _font(max(10, height // 16))
+        self._glyphs = _clock_glyphs(max(10, height // 16))
         self._frame_number = 0
         self._start: float | None = None
 
@@ -94,8 +115,13 @@ class SyntheticCameraTrack(MediaStreamTrack):
 
     def render(self, frame_number: int, now: float) -> npt.NDArray[np.uint8]:
         """The picture for ``frame_number`` captured at wall-clock ``now``."""
+        image = np.empty((self.height, self.width, 3), dtype=np.uint8)
+        self._draw(image, frame_number, now)
+        return image
+
+    def _draw(self, image: npt.NDArray[np.uint8], frame_number: int, now: float) -> None:
         offset = (frame_number * 4) % self.width
-        image = self._background[:, offset : offset + self.width].copy()
+        np.copyto(image, self._background[:, offset : offset + self.width])
         band = frame_code.band_height(self.height)
         if self.accent is not None:
             edge = max(4, self.height // 40)
@@ -105,13 +131,19 @@ class SyntheticCameraTrack(MediaStreamTrack):
         self._paste(image, self._clock_image(clock), 16, self.height - self.height // 10 - 8)
         stamp = frame_code.FrameStamp(self.camera, frame_number, int(now * 1000) & 0xFFFFFFFF)
         frame_code.encode(image, stamp)
-        return image
 
     def _clock_image(self, text: str) -> npt.NDArray[np.uint8]:
-        size = self._clock_font.size if isinstance(self._clock_font, ImageFont.FreeTypeFont) else 12
-        image = Image.new("RGB", (round(len(text) * size * 0.62) + 16, round(size * 1.5)), (0, 0, 0))
-        ImageDraw.Draw(image).text((8, 2), text, font=self._clock_font, fill=(255, 255, 0))
-        return np.asarray(image)
+        glyphs = self._glyphs
+        margin = glyphs[" "][:, :8]
+        return np.concatenate([margin, *(glyphs[c] for c in text), margin], axis=1)
+
+    def _capture(self, frame_number: int, now: float) -> VideoFrame:
+        """A frame drawn straight into its own picture buffer (no copy of a rendered array)."""
+        frame = VideoFrame(self.width, self.height, "rgb24")
+        plane = frame.planes[0]
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(self.height, plane.line_size)
+        self._draw(rows[:, : self.width * 3].reshape(self.height, self.width, 3), frame_number, now)
+        return frame
 
     async def recv(self) -> VideoFrame:
         if self.readyState != "live":
@@ -126,7 +158,7 @@ class SyntheticCameraTrack(MediaStreamTrack):
             await asyncio.sleep(delay)
         elif delay < -1.0:  # we fell far behind (a stalled loop): skip ahead rather than burst
             self._start = time.monotonic() - self._frame_number / self.fps
-        frame = VideoFrame.from_ndarray(self.render(self._frame_number, time.time()), format="rgb24")
+        frame = self._capture(self._frame_number, time.time())
         frame.pts = int(self._frame_number * VIDEO_CLOCK_RATE / self.fps)
         frame.time_base = VIDEO_TIME_BASE
         self._frame_number += 1
