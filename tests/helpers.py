@@ -203,6 +203,25 @@ async def video_call(people: Factory, bob_camera: int = 1) -> tuple[Person, Pers
     return alice, bob, call, bob_call
 
 
+async def one_way_video_call(people: Factory) -> tuple[Person, Person, Call, Call]:
+    """Alice (camera 1) calls Bob, who accepts without a camera: video one way, audio both ways.
+
+    For tests that measure what Alice sends: the process encodes and decodes half as much,
+    so a busy machine disturbs the measurement less.
+    """
+    alice, bob = await people("Alice"), await people("Bob")
+    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept()
+    await call.wait_for_state("Connected")
+    await bob_call.wait_for_state("Connected")
+    seen_by_bob = lambda: bool(bob_call.remote_participants and bob_call.remote_participants[0].video_streams)  # noqa: E731
+    await eventually(seen_by_bob, what="Alice's video at Bob")
+    await bob_call.remote_participants[0].video_streams[0].next_frame()
+    await eventually(lambda: bob.speaker_level() > -30, what="Alice's tone at Bob's speaker")
+    await eventually(lambda: alice.speaker_level() > -30, what="Bob's tone at Alice's speaker")
+    return alice, bob, call, bob_call
+
+
 async def samples_after(collector: MediaStatsCollector, count: int) -> None:
     """Wait for ``count`` more sampling intervals to be reported."""
     seen = len({s.time for s in collector.samples})

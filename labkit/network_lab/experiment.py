@@ -2,7 +2,7 @@
 
 Each point is a fresh 1:1 video call between two headless agents on an embedded service
 (or ``endpoint``): Alice sends a 640x480@30 synthetic camera and a tone through the
-conditions, and Bob measures, over ``seconds``:
+conditions, and Bob (who sends only his voice back) measures, over ``seconds``:
 
 * video: frames per second decoded, freeze time (W3C: a gap above max(3 x the mean
   frame interval, mean + 150 ms)), end-to-end latency p50 and p95 (capture stamps);
@@ -154,10 +154,10 @@ async def measure_point(
     try:
         alice = await clients[0].create_call_agent((await request_token(endpoint, "sweep-alice"))[0], "Alice")
         bob = await clients[1].create_call_agent((await request_token(endpoint, "sweep-bob"))[0], "Bob")
-        cameras = [await (await client.get_device_manager()).get_cameras() for client in clients]
-        call = alice.start_call([bob.identifier], video_options=LocalVideoStream(cameras[0][0]))
+        cameras = await (await clients[0].get_device_manager()).get_cameras()
+        call = alice.start_call([bob.identifier], video_options=LocalVideoStream(cameras[0]))
         incoming = await bob.wait_for_incoming_call()
-        bob_call = await incoming.accept(video_options=LocalVideoStream(cameras[1][1]))
+        bob_call = await incoming.accept()  # no video back: the machine's work is Alice's stream alone
         await call.wait_for_state("Connected")
         await bob_call.wait_for_state("Connected")
         deadline = time.monotonic() + 10

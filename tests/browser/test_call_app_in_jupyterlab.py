@@ -110,8 +110,13 @@ async def test_two_call_apps_call_each_other_from_the_page(lab: Lab, page: Any) 
 
     # Bob's video off: Alice's tile shows his initials (and keeps his bridge video, to release it)
     await page.get_by_role("button", name="Stop video").nth(1).click()
+    await page.get_by_role("button", name="Start video").wait_for(timeout=15_000)  # Bob's app took the click
     bob_video = page.locator(".labkit-tile", has_text="Bob").locator("video")
-    await bob_video.wait_for(state="detached", timeout=30_000)
+    try:
+        await bob_video.wait_for(state="detached", timeout=30_000)
+    except Exception as error:  # say which side lost it
+        await run_cells(page, 2)
+        raise AssertionError(f"Alice's app still shows Bob's video: {await result(page, 'video off')}") from error
 
     await hang_up.first.click()
     await page.get_by_text("Alice hung up (0)").wait_for(timeout=15_000)  # Bob's end notice

@@ -11,11 +11,11 @@ from labkit import OutgoingVideoConstraints, VideoConstraints
 from labkit.calling import Features
 from labkit.errors import ArgumentError
 
-from ..helpers import Factory, eventually, frames_during, video_call
+from ..helpers import Factory, eventually, frames_during, one_way_video_call
 
 
 async def test_a_320x240_constraint_shows_320x240_at_the_far_end_and_lifts(people: Factory) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await one_way_video_call(people)
     stream = bob_call.remote_participants[0].video_streams[0]
     assert stream.size == (640, 480)
     await call.set_constraints({"video": {"send": {"frameHeight": {"max": 240}}}})
@@ -26,7 +26,7 @@ async def test_a_320x240_constraint_shows_320x240_at_the_far_end_and_lifts(peopl
 
 
 async def test_a_10_fps_constraint_shows_about_10_fps_at_the_far_end(people: Factory) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await one_way_video_call(people)
     stream = bob_call.remote_participants[0].video_streams[0]
     assert await frames_during(stream, 2.0) > 50
     await call.set_constraints(VideoConstraints(OutgoingVideoConstraints(max_frame_rate=10)))
@@ -36,7 +36,7 @@ async def test_a_10_fps_constraint_shows_about_10_fps_at_the_far_end(people: Fac
 
 
 async def test_a_bitrate_constraint_caps_what_is_sent(people: Factory) -> None:
-    _, _, call, _ = await video_call(people)
+    _, _, call, _ = await one_way_video_call(people)
     stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
 
     def sent(metric: str) -> float:
@@ -61,7 +61,7 @@ async def test_a_bitrate_constraint_caps_what_is_sent(people: Factory) -> None:
 
 
 async def test_bad_constraints_say_what_is_wrong(people: Factory) -> None:
-    _, _, call, _ = await video_call(people)
+    _, _, call, _ = await one_way_video_call(people)
     with pytest.raises(ArgumentError, match="frameHeight"):
         await call.set_constraints({"video": {"send": {"height": 240}}})
     with pytest.raises(ArgumentError, match="max_frame_rate"):

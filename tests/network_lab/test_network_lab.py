@@ -11,7 +11,7 @@ from labkit.calling import Features
 from labkit.inspector import InspectorFeature
 from labkit.network_lab import NetworkConditions, NetworkLabFeature
 
-from ..helpers import Factory, eventually, frames_during, samples_after, state_of, video_call
+from ..helpers import Factory, eventually, frames_during, one_way_video_call, samples_after, state_of
 
 
 def lab(call: Call) -> NetworkLabFeature:
@@ -35,7 +35,7 @@ def first_transmission_loss(inspector: InspectorFeature) -> float:
 
 @pytest.mark.parametrize("loss", [0.1, 0.3])
 async def test_configured_loss_is_what_the_receiver_measures(people: Factory, loss: float) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await one_way_video_call(people)
     seen = bob_call.feature(Features.INSPECTOR)
     assert isinstance(seen, InspectorFeature)
     lab(call).set(NetworkConditions(loss=loss), direction="send")
@@ -51,7 +51,7 @@ async def test_configured_loss_is_what_the_receiver_measures(people: Factory, lo
 
 
 async def test_a_200_ms_delay_shows_in_the_round_trip_time_and_goes_at_the_next_report(people: Factory) -> None:
-    _, _, call, _ = await video_call(people)
+    _, _, call, _ = await one_way_video_call(people)
     stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
     lab(call).set(NetworkConditions(delay_ms=200), direction="send")
 
@@ -75,7 +75,7 @@ async def test_a_200_ms_delay_shows_in_the_round_trip_time_and_goes_at_the_next_
 
 
 async def test_conditions_changed_mid_call_take_effect_at_once_and_lose_no_call(people: Factory) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await one_way_video_call(people)
     network = lab(call)
     stream = bob_call.remote_participants[0].video_streams[0]
     network.set(NetworkConditions(delay_ms=300))
@@ -97,7 +97,7 @@ async def test_conditions_changed_mid_call_take_effect_at_once_and_lose_no_call(
 
 
 async def test_a_bandwidth_cap_makes_the_sender_back_off(people: Factory) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await one_way_video_call(people)
     stream = bob_call.remote_participants[0].video_streams[0]
     stats = call.feature(Features.MEDIA_STATS).create_collector(sample_interval=1.0)
 

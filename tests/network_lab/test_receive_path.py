@@ -18,7 +18,7 @@ from labkit.media import frame_code
 from labkit.media.rgb import rgb_image
 from labkit.network_lab import NetworkConditions, NetworkLabFeature
 
-from ..helpers import Factory, eventually, state_of, video_call
+from ..helpers import Factory, eventually, one_way_video_call, state_of
 
 
 def lab(call: Call) -> NetworkLabFeature:
@@ -41,7 +41,7 @@ async def latencies(stream: RemoteVideoStream, seconds: float) -> list[float]:
 
 
 async def test_video_latency_is_under_half_of_aiortcs_receive_path(people: Factory) -> None:
-    _, _, _, bob_call = await video_call(people)
+    _, _, _, bob_call = await one_way_video_call(people)
     stream = bob_call.remote_participants[0].video_streams[0]
     await asyncio.sleep(1.0)  # past the bitrate ramp-up
     ours = await latencies(stream, 3.0)
@@ -108,7 +108,7 @@ async def record(recorder: AudioRecorder, seconds: float) -> np.ndarray[Any, Any
 
 
 async def test_at_30_percent_loss_audio_is_present_95_percent_of_15_seconds(people: Factory) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await one_way_video_call(people)
     recorder = AudioRecorder()
     bob_call.media.engine.call_soon(bob_call.media.add_audio_tap, recorder)
     clean = await record(recorder, 1.0)
@@ -128,7 +128,7 @@ async def test_at_30_percent_loss_audio_is_present_95_percent_of_15_seconds(peop
 
 
 async def test_at_10_percent_loss_video_freezes_under_1_second_in_10(people: Factory) -> None:
-    _, _, call, bob_call = await video_call(people)
+    _, _, call, bob_call = await one_way_video_call(people)
     stream = bob_call.remote_participants[0].video_streams[0]
     lab(call).set(NetworkConditions(loss=0.1), direction="send")
     await asyncio.sleep(1.0)
@@ -146,7 +146,7 @@ async def test_at_10_percent_loss_video_freezes_under_1_second_in_10(people: Fac
 
 
 async def test_the_jitter_buffer_target_knob_shows_in_the_stats(people: Factory) -> None:
-    _, _, _, bob_call = await video_call(people)
+    _, _, _, bob_call = await one_way_video_call(people)
     stats = bob_call.feature(Features.MEDIA_STATS).create_collector(sample_interval=0.5)
     stream = bob_call.remote_participants[0].video_streams[0]
 
