@@ -187,39 +187,32 @@ class LinkPair:
         await asyncio.gather(self.a.close(), self.b.close())
 
 
-async def video_call(people: Factory, bob_camera: int = 1) -> tuple[Person, Person, Call, Call]:
-    """Alice (camera 1) calls Bob, who accepts with video; both see and hear each other."""
+async def video_call(people: Factory, bob_camera: int | None = 1) -> tuple[Person, Person, Call, Call]:
+    """Alice (camera 1) calls Bob, who accepts with video (``bob_camera``, or none); both hear each other."""
     alice, bob = await people("Alice"), await people("Bob")
     call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
-    bob_call = await (await bob.agent.wait_for_incoming_call()).accept(video_options=await bob.camera(bob_camera))
+    video_back = await bob.camera(bob_camera) if bob_camera is not None else None
+    bob_call = await (await bob.agent.wait_for_incoming_call()).accept(video_options=video_back)
     await call.wait_for_state("Connected")
     await bob_call.wait_for_state("Connected")
+    seen_by_bob = lambda: bool(bob_call.remote_participants and bob_call.remote_participants[0].video_streams)  # noqa: E731
+    await eventually(seen_by_bob, what="Alice's video at Bob")
     await bob_call.remote_participants[0].video_streams[0].next_frame()
-    seen_by_alice = lambda: bool(call.remote_participants and call.remote_participants[0].video_streams)  # noqa: E731
-    await eventually(seen_by_alice, what="Bob's video at Alice")
-    await call.remote_participants[0].video_streams[0].next_frame()
+    if video_back is not None:
+        seen_by_alice = lambda: bool(call.remote_participants and call.remote_participants[0].video_streams)  # noqa: E731
+        await eventually(seen_by_alice, what="Bob's video at Alice")
+        await call.remote_participants[0].video_streams[0].next_frame()
     await eventually(lambda: bob.speaker_level() > -30, what="Alice's tone at Bob's speaker")
     await eventually(lambda: alice.speaker_level() > -30, what="Bob's tone at Alice's speaker")
     return alice, bob, call, bob_call
 
 
 async def one_way_video_call(people: Factory) -> tuple[Person, Person, Call, Call]:
-    """Alice (camera 1) calls Bob, who accepts without a camera: video one way, audio both ways.
+    """``video_call`` with no video back: for tests that measure what Alice sends.
 
-    For tests that measure what Alice sends: the process encodes and decodes half as much,
-    so a busy machine disturbs the measurement less.
+    The process encodes and decodes half as much, so a busy machine disturbs the measurement less.
     """
-    alice, bob = await people("Alice"), await people("Bob")
-    call = alice.agent.start_call([bob.agent.identifier], video_options=await alice.camera(1))
-    bob_call = await (await bob.agent.wait_for_incoming_call()).accept()
-    await call.wait_for_state("Connected")
-    await bob_call.wait_for_state("Connected")
-    seen_by_bob = lambda: bool(bob_call.remote_participants and bob_call.remote_participants[0].video_streams)  # noqa: E731
-    await eventually(seen_by_bob, what="Alice's video at Bob")
-    await bob_call.remote_participants[0].video_streams[0].next_frame()
-    await eventually(lambda: bob.speaker_level() > -30, what="Alice's tone at Bob's speaker")
-    await eventually(lambda: alice.speaker_level() > -30, what="Bob's tone at Alice's speaker")
-    return alice, bob, call, bob_call
+    return await video_call(people, bob_camera=None)
 
 
 async def samples_after(collector: MediaStatsCollector, count: int) -> None:
