@@ -197,7 +197,7 @@ class PeerConnection(RTCPeerConnection):
         """W3C ``getStats()``: aiortc's, with each sender's ``roundTripTime`` its latest measurement."""
         senders = self.getSenders()
         reports = await asyncio.gather(*(s.getStats() for s in senders), *(r.getStats() for r in self.getReceivers()))
-        for sender, report in zip(senders, reports, strict=False):
+        for sender, report in zip(senders, reports[: len(senders)], strict=True):
             round_trip = self._round_trips.get(id(sender))
             if round_trip is None or round_trip.latest is None:
                 continue
