@@ -8,7 +8,7 @@ W3C's ``roundTripTime`` is the latest such measurement, and ``totalRoundTripTime
 ``roundTripTimeMeasurements`` is the average. aiortc's ``RTCRtpSender`` reports a moving
 average instead (each new sample weighs 0.15), so one report that a busy computer handled
 late raises its ``roundTripTime`` for ten seconds or more. ``PeerConnection`` measures
-each sender here and reports W3C's values in its ``getStats()``.
+each sender here, and its ``getStats()`` reports the latest as ``roundTripTime``.
 """
 
 from __future__ import annotations
