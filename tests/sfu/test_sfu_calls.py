@@ -115,7 +115,9 @@ async def test_six_agents_through_janus_see_and_hear_everyone(
     # audio: each sender's own tone, by FFT, at every receiver
     for recorder in recorders.values():
         recorder.take()
-    await asyncio.sleep(1.5)
+    # six agents in one process play out behind real time (0.5 to 0.7 s of audio a second
+    # here), so listen for 3 s and need half a second of each tone
+    await asyncio.sleep(3.0)
     for name, recorder in recorders.items():
         heard = recorder.take()
         for person in members:
@@ -123,7 +125,7 @@ async def test_six_agents_through_janus_see_and_hear_everyone(
                 continue
             samples = heard.get(person.agent.user_id)
             assert samples is not None, f"{name} received no audio from {person.name}"
-            assert samples.size >= 24000, f"{name} got {samples.size} samples of {person.name} in 1.5 s"
+            assert samples.size >= 24000, f"{name} got {samples.size} samples of {person.name} in 3 s"
             tone = dominant_frequency(samples[-24000:])
             nearest = min(TONE_FREQUENCIES, key=lambda f: abs(f - tone))  # tones are 55 Hz or more apart
             assert nearest == person.devices.tone_frequency, f"{name} heard {tone:.0f} Hz as {person.name}'s tone"
