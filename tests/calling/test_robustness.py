@@ -17,7 +17,7 @@ from labkit.identity import LocalIdentityClient
 from labkit.protocol.signaling_client import list_users
 from labkit.service import EmbeddedService
 
-from ..helpers import Factory, engine_threads, eventually
+from ..helpers import Factory, engine_threads, eventually, frames_arrive
 
 
 async def test_an_expired_token_ends_the_call_with_495_4507(
@@ -83,7 +83,7 @@ async def test_a_blocked_calling_thread_does_not_stall_media(people: Factory) ->
     # 3 s at 30 fps is 90 frames; both directions kept flowing while we were blocked
     assert after[0] - before[0] >= 60, (before, after)
     assert after[1] - before[1] >= 60, (before, after)
-    assert to_alice.frame_rate >= 20  # and no stall afterwards either
+    await frames_arrive(to_alice, 20, within=5, what="Bob's video after the block")  # and no stall afterwards
 
 
 def _open_sockets() -> int:
