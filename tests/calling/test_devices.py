@@ -87,7 +87,7 @@ async def test_file_devices_are_added_and_used_in_a_call(people: Factory, tmp_pa
     image = stream.latest_image()
     assert image is not None
     assert image[120, 5, 0] > 150  # the clip's red
-    assert stream.frame_rate >= 20
+    await eventually(lambda: stream.frame_rate >= 20, timeout=5, what="20 frames a second")  # a busy moment dips
     await eventually(lambda: bob.speaker_level() > -30, what="the file's tone at Bob's speaker")
 
 

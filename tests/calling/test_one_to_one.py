@@ -82,7 +82,7 @@ async def test_video_call_delivers_each_sides_synthetic_camera(people: Factory) 
     bob_sees = to_bob.latest_stamp()
     assert bob_sees is not None
     assert bob_sees.camera == 1
-    assert to_alice.frame_rate >= 20
+    await eventually(lambda: to_alice.frame_rate >= 20, timeout=5, what="20 frames a second")  # a busy moment dips
     # the two cameras really look different: colour bars versus a checkerboard
     alice_picture, bob_picture = to_bob.latest_image(), to_alice.latest_image()
     assert alice_picture is not None
